@@ -1,0 +1,46 @@
+# The two commands a user needs: `make demo` and `make test`. Both install everything from uv.lock first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.8
+# Use a uv already on PATH; otherwise bootstrap a private copy from PyPI into .tools/.
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PY := .venv/bin/python
+
+.PHONY: help sync test lint typecheck pytest demo chaos bench clean
+
+help:
+	@echo "make demo   - run the example DAGs against the local Genesys sandbox"
+	@echo "make test   - ruff + mypy + pytest"
+	@echo "make chaos  - the full reliability matrix"
+	@echo "make bench  - the benchmarks behind the README's figures"
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+sync: $(if $(findstring .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --locked --python 3.11
+
+lint: sync
+	$(UV) run --no-sync ruff check src tests example_dags benchmarks
+	$(UV) run --no-sync ruff format --check src tests example_dags benchmarks
+
+typecheck: sync
+	$(UV) run --no-sync mypy
+
+pytest: sync
+	$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+demo: sync
+	$(UV) run --no-sync python -m airflow_provider_genesys.demo
+
+chaos: sync
+	$(UV) run --no-sync python benchmarks/chaos.py
+
+bench: sync
+	$(UV) run --no-sync python benchmarks/run_all.py
+
+clean:
+	rm -rf .venv .tools .demo .pytest_cache .mypy_cache .ruff_cache

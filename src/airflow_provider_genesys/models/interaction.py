@@ -1,0 +1,101 @@
+"""The ``/api/v2/interactions`` contract (genesys-facts.md §6): request body and created record.
+
+Rules enforced here (and by the sandbox, which imports these models):
+
+* ``type`` is one of voice, chat, email, video, sms;
+* ``routing`` is required; ``routing.priority`` is an integer 1..100;
+* skill and queue ids are UUIDs; a skill ``level`` is a proficiency between 0 and 5 (Genesys' rating scale);
+* at least one participant; participant ids are UUIDs; each participant has at least one role, roles come from
+  initiator, agent, customer, system, with no duplicates; at least one participant is the ``initiator``;
+* unknown fields are rejected everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+InteractionType = Literal["voice", "chat", "email", "video", "sms"]
+ParticipantRole = Literal["initiator", "agent", "customer", "system"]
+
+INTERACTION_TYPES: tuple[str, ...] = ("voice", "chat", "email", "video", "sms")
+PARTICIPANT_ROLES: tuple[str, ...] = ("initiator", "agent", "customer", "system")
+MIN_PRIORITY, MAX_PRIORITY = 1, 100
+MIN_SKILL_LEVEL, MAX_SKILL_LEVEL = 0.0, 5.0
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+
+class SkillRequirement(_Strict):
+    """A routing skill and the minimum proficiency an agent needs."""
+
+    id: UUID
+    level: float = Field(ge=MIN_SKILL_LEVEL, le=MAX_SKILL_LEVEL)
+
+
+class QueueRef(_Strict):
+    """Reference to a routing queue."""
+
+    id: UUID
+
+
+class Routing(_Strict):
+    """Routing directives: priority, required skills, target queue."""
+
+    priority: int = Field(ge=MIN_PRIORITY, le=MAX_PRIORITY, strict=True)
+    skills: list[SkillRequirement] = Field(default_factory=list)
+    queue: QueueRef | None = None
+
+
+class ChannelRef(_Strict):
+    """The channel a participant uses (an address, a chat id...)."""
+
+    id: str = Field(min_length=1, max_length=256)
+
+
+class Participant(_Strict):
+    """A party to the interaction."""
+
+    id: UUID
+    roles: list[ParticipantRole] = Field(min_length=1)
+    channel: ChannelRef | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_unique(cls, roles: list[str]) -> list[str]:
+        duplicates = sorted({role for role in roles if roles.count(role) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate role(s): {', '.join(duplicates)}")
+        return roles
+
+
+class InteractionRequest(_Strict):
+    """Body of ``POST /api/v2/interactions``."""
+
+    type: InteractionType
+    routing: Routing
+    participants: list[Participant] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_initiator(self) -> InteractionRequest:
+        if not any("initiator" in participant.roles for participant in self.participants):
+            raise ValueError("participants: at least one participant must have the 'initiator' role")
+        return self
+
+
+class InteractionRecord(BaseModel):
+    """The record returned by ``POST /api/v2/interactions`` (201, or 409 on a replay)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str
+    type: str
+    external_id: str | None = Field(default=None, alias="externalId")
+    create_time: datetime | None = Field(default=None, alias="createTime")
+    routing: dict[str, object] | None = None
+    participants: list[dict[str, object]] | None = None
