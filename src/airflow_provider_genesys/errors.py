@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing_extensions import Self
+
 # A bearer token or Basic credential that a server might echo back is blanked before it reaches a message.
 _CREDENTIAL_PATTERN = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 
@@ -114,7 +116,7 @@ class GenesysApiError(GenesysError):
         method: str | None = None,
         path: str | None = None,
         secrets: Iterable[str | None] = (),
-    ) -> GenesysApiError:
+    ) -> Self:
         """Build an error from a parsed Genesys ``ErrorBody`` (or an OAuth error body)."""
         secrets = tuple(secrets)
         code: str | None = None
@@ -122,9 +124,7 @@ class GenesysApiError(GenesysError):
         details: list[ErrorDetail] = []
         if isinstance(body, Mapping):
             code = _str_or_none(body.get("code")) or _str_or_none(body.get("error"))
-            message = str(
-                body.get("message") or body.get("error_description") or body.get("description") or ""
-            )
+            message = str(body.get("message") or body.get("error_description") or body.get("description") or "")
             correlation_id = correlation_id or _str_or_none(body.get("contextId"))
             for raw in body.get("details") or []:
                 if isinstance(raw, Mapping):

@@ -8,15 +8,21 @@ Rules enforced here (and by the sandbox, which imports these models):
 * at least one participant; participant ids are UUIDs; each participant has at least one role, roles come from
   initiator, agent, customer, system, with no duplicates; at least one participant is the ``initiator``;
 * unknown fields are rejected everywhere.
+
+Every problem is reported at once, the missing initiator included (it is checked on the raw input, so it
+shows up next to, say, a malformed participant id instead of only after that one is fixed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from airflow_provider_genesys.models.validation import CrossFieldProblem, CrossFieldValidatedModel
 
 InteractionType = Literal["voice", "chat", "email", "video", "sms"]
 ParticipantRole = Literal["initiator", "agent", "customer", "system"]
@@ -27,7 +33,7 @@ MIN_PRIORITY, MAX_PRIORITY = 1, 100
 MIN_SKILL_LEVEL, MAX_SKILL_LEVEL = 0.0, 5.0
 
 
-class _Strict(BaseModel):
+class _Strict(CrossFieldValidatedModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=True)
 
 
@@ -81,11 +87,24 @@ class InteractionRequest(_Strict):
     routing: Routing
     participants: list[Participant] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _has_initiator(self) -> InteractionRequest:
-        if not any("initiator" in participant.roles for participant in self.participants):
-            raise ValueError("participants: at least one participant must have the 'initiator' role")
-        return self
+    @classmethod
+    def cross_field_problems(cls, raw: Mapping[str, Any]) -> list[CrossFieldProblem]:
+        """At least one participant is the ``initiator`` (judged on the raw participants list)."""
+        participants = raw.get("participants")
+        if not isinstance(participants, (list, tuple)) or not participants:
+            return []  # missing or empty: the field's own error says so
+        if any(_has_role(participant, "initiator") for participant in participants):
+            return []
+        return [(("participants",), "at least one participant must have the 'initiator' role")]
+
+
+def _has_role(participant: Any, role: str) -> bool:
+    roles = participant.roles if isinstance(participant, Participant) else None
+    if isinstance(participant, Mapping):
+        roles = participant.get("roles")
+    if not isinstance(roles, (list, tuple)):
+        return False
+    return any(isinstance(candidate, str) and candidate.strip() == role for candidate in roles)
 
 
 class InteractionRecord(BaseModel):

@@ -1,0 +1,115 @@
+"""Fault injection: latency, errors, 429s, scheduled failures and connections dropped after a commit.
+
+The settings are a :class:`FaultConfig` (the JSON of ``GET``/``PUT /_sandbox/faults``); :class:`FaultInjector`
+holds the live copy, the remaining scheduled failures and the random generator (seeded by ``seed`` so that a
+run is reproducible).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaultConfig(BaseModel):
+    """Fault settings; every field is optional and defaults to "no fault".
+
+    :param latency_ms: delay added to every matching request.
+    :param error_rate: fraction (0..1) of matching requests answered with ``error_status`` before any work.
+    :param error_status: status of those injected errors (default 503).
+    :param rate_429: fraction of matching requests answered 429 with ``Retry-After: retry_after``.
+    :param retry_after: seconds advertised by injected 429s.
+    :param fail_next: statuses answered, in order, by the next matching requests (e.g. ``[503, 503]``).
+    :param drop_after_commit_rate: fraction of creates whose connection is closed after the record is stored.
+    :param drop_after_commit_next: number of next creates whose connection is closed after the record is stored.
+    :param route_prefix: only requests whose path starts with this prefix are affected.
+    :param token_latency_ms: delay added to ``POST /oauth/token``.
+    :param seed: seed of the random generator used by the rate-based faults.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: int = Field(default=0, ge=0, le=600_000)
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    error_status: int = Field(default=503, ge=400, le=599)
+    rate_429: float = Field(default=0.0, ge=0.0, le=1.0)
+    retry_after: int = Field(default=1, ge=0, le=86_400)
+    fail_next: list[int] = Field(default_factory=list)
+    drop_after_commit_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_after_commit_next: int = Field(default=0, ge=0)
+    route_prefix: str = "/api/v2/"
+    token_latency_ms: int = Field(default=0, ge=0, le=600_000)
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class InjectedFault:
+    """A fault decided for one request: answer ``status`` (with ``retry_after`` for a 429)."""
+
+    status: int
+    retry_after: int | None = None
+
+
+class FaultInjector:
+    """Thread-safe live fault settings and their random generator."""
+
+    def __init__(self, initial: FaultConfig | None = None) -> None:
+        self._lock = threading.Lock()
+        self._config = FaultConfig()
+        self._random = random.Random()
+        self.replace(initial or FaultConfig())
+
+    def replace(self, config: FaultConfig) -> None:
+        """Install ``config`` (a copy), re-seeding the random generator."""
+        with self._lock:
+            self._config = config.model_copy(deep=True)
+            self._random = random.Random(config.seed)
+
+    def snapshot(self) -> FaultConfig:
+        """Return a copy of the current settings (``fail_next`` and counters show what remains)."""
+        with self._lock:
+            return self._config.model_copy(deep=True)
+
+    def matches(self, path: str) -> bool:
+        """Return whether requests to ``path`` are subject to faults."""
+        return path.startswith(self._config.route_prefix)
+
+    def latency_seconds(self, path: str) -> float:
+        """Return the delay to add before answering a request to ``path``."""
+        config = self._config
+        delay = 0.0
+        if path == "/oauth/token":
+            delay += config.token_latency_ms / 1000
+        if path.startswith(config.route_prefix):
+            delay += config.latency_ms / 1000
+        return delay
+
+    def decide(self, path: str) -> InjectedFault | None:
+        """Return the fault to answer a request to ``path`` with, or ``None`` to serve it normally."""
+        with self._lock:
+            config = self._config
+            if not path.startswith(config.route_prefix):
+                return None
+            if config.fail_next:
+                status = config.fail_next.pop(0)
+                return InjectedFault(status, config.retry_after if status == 429 else None)
+            if config.error_rate > 0 and self._random.random() < config.error_rate:
+                status = config.error_status
+                return InjectedFault(status, config.retry_after if status == 429 else None)
+            if config.rate_429 > 0 and self._random.random() < config.rate_429:
+                return InjectedFault(429, config.retry_after)
+            return None
+
+    def should_drop_after_commit(self, path: str) -> bool:
+        """Return whether the connection of a just-committed create to ``path`` must be dropped."""
+        with self._lock:
+            config = self._config
+            if not path.startswith(config.route_prefix):
+                return False
+            if config.drop_after_commit_next > 0:
+                config.drop_after_commit_next -= 1
+                return True
+            return config.drop_after_commit_rate > 0 and self._random.random() < config.drop_after_commit_rate

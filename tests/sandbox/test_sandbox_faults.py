@@ -1,0 +1,104 @@
+"""Fault injection: scheduled failures, seeded error rates, latency, drop after commit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+import requests
+from sandbox_support import SandboxClient, assert_error_body, interaction_body
+
+from airflow_provider_genesys.sandbox import FaultConfig
+
+
+def test_fail_next_then_recover(sandbox: SandboxClient) -> None:
+    sandbox.admin("PUT", "/faults", json={"fail_next": [503, 429, 500], "retry_after": 2})
+    first, second, third, fourth = (sandbox.get("/api/v2/routing/queues") for _ in range(4))
+    assert_error_body(first, 503, "service.unavailable")
+    assert_error_body(second, 429, "too.many.requests.retry.after")
+    assert second.headers["Retry-After"] == "2"
+    assert "[2] seconds" in second.json()["message"]
+    assert_error_body(third, 500, "internal.server.error")
+    assert fourth.status_code == 200
+    assert sandbox.admin("GET", "/faults")["fail_next"] == []
+
+
+def test_faults_do_not_touch_other_routes(sandbox: SandboxClient) -> None:
+    sandbox.admin("PUT", "/faults", json={"error_rate": 1.0, "route_prefix": "/api/v2/interactions"})
+    assert sandbox.get("/api/v2/routing/queues").status_code == 200
+    assert sandbox.fetch_token()
+    assert_error_body(sandbox.create(interaction_body(), "k"), 503)
+    assert sandbox.admin("GET", "/ledger")["records"] == []
+
+
+def _statuses(sandbox: SandboxClient, count: int) -> list[int]:
+    return [sandbox.get("/api/v2/routing/queues").status_code for _ in range(count)]
+
+
+def test_error_rate_is_reproducible_with_a_seed(sandbox: SandboxClient) -> None:
+    faults = {"error_rate": 0.3, "rate_429": 0.2, "seed": 7}
+    sandbox.admin("PUT", "/faults", json=faults)
+    first = _statuses(sandbox, 40)
+    sandbox.admin("PUT", "/faults", json=faults)
+    second = _statuses(sandbox, 40)
+    assert first == second
+    assert {200, 503, 429} == set(first)
+
+
+def test_latency(sandbox: SandboxClient) -> None:
+    sandbox.admin("PUT", "/faults", json={"latency_ms": 250})
+    started = time.perf_counter()
+    assert sandbox.get("/api/v2/routing/queues").status_code == 200
+    assert time.perf_counter() - started >= 0.25
+    sandbox.admin("PUT", "/faults", json={"token_latency_ms": 250})
+    started = time.perf_counter()
+    sandbox.fetch_token()
+    assert time.perf_counter() - started >= 0.25
+
+
+def test_drop_after_commit(sandbox: SandboxClient) -> None:
+    sandbox.admin("PUT", "/faults", json={"drop_after_commit_next": 1})
+    body = interaction_body()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        sandbox.create(body, "key-drop")
+    ledger = sandbox.admin("GET", "/ledger")
+    assert [record["externalId"] for record in ledger["records"]] == ["key-drop"]
+    # the client's retry with the same key is answered as a replay, not a second record
+    retry = sandbox.create(body, "key-drop")
+    assert retry.status_code == 409
+    assert retry.json()["id"] == ledger["records"][0]["id"]
+    assert sandbox.admin("GET", "/ledger")["duplicates"] == 0
+    counts = sandbox.admin("GET", "/requests")["by_route"]["POST /api/v2/interactions"]
+    assert counts == {"dropped": 1, "409": 1}
+
+
+def test_drop_after_commit_rate_with_seed(sandbox: SandboxClient) -> None:
+    sandbox.admin("PUT", "/faults", json={"drop_after_commit_rate": 0.5, "seed": 3})
+    dropped = 0
+    for index in range(12):
+        try:
+            sandbox.create(interaction_body(), f"key-{index}")
+        except requests.exceptions.ConnectionError:
+            dropped += 1
+    assert 0 < dropped < 12
+    assert len(sandbox.admin("GET", "/ledger")["records"]) == 12
+
+
+def test_fault_settings_are_validated(sandbox: SandboxClient) -> None:
+    response = requests.put(f"{sandbox.base_url}/_sandbox/faults", json={"error_rate": 2}, timeout=5)
+    assert_error_body(response, 400)
+    response = requests.put(f"{sandbox.base_url}/_sandbox/faults", json={"bogus": 1}, timeout=5)
+    assert_error_body(response, 400)
+    patched = sandbox.admin("PATCH", "/faults", json={"latency_ms": 5})
+    assert patched["latency_ms"] == 5 and patched["error_status"] == 503
+
+
+def test_initial_faults_from_config(make_sandbox: Callable[..., SandboxClient]) -> None:
+    client = make_sandbox(faults=FaultConfig(fail_next=[504]))
+    client.fetch_token()
+    assert_error_body(client.get("/api/v2/tokens/me"), 504, "request.timeout")
+    assert client.get("/api/v2/tokens/me").status_code == 200
+    client.admin("POST", "/reset")
+    client.fetch_token()
+    assert client.get("/api/v2/tokens/me").status_code == 504

@@ -1,0 +1,55 @@
+"""The command line and :class:`SandboxProcess`."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+from airflow_provider_genesys.sandbox import SandboxProcess, SandboxServer
+from airflow_provider_genesys.sandbox.__main__ import banner, build_parser, config_from_args
+
+
+def test_process_start_and_stop() -> None:
+    process = SandboxProcess(["--quota", "7", "--acd-delay", "0.5"])
+    with process:
+        assert process.base_url.startswith("http://127.0.0.1:")
+        token = requests.post(
+            f"{process.base_url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("sandbox-client", "sandbox-secret"),
+            timeout=5,
+        )
+        assert token.status_code == 200
+        assert requests.get(f"{process.base_url}/_sandbox/health", timeout=5).json()["status"] == "ok"
+        running = process.process
+    assert running is not None and running.returncode == 0
+    assert process.process is None
+
+
+def test_cli_flags_and_banner() -> None:
+    args = build_parser().parse_args(
+        ["--port", "0", "--quota", "50", "--error-rate", "0.1", "--seed", "4", "--processing-ms", "20"]
+    )
+    config = config_from_args(args)
+    assert (config.quota_per_minute, config.processing_ms) == (50, 20)
+    assert (config.faults.error_rate, config.faults.seed) == (0.1, 4)
+    text = banner("http://127.0.0.1:8765", config)
+    line = next(line for line in text.splitlines() if "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT" in line)
+    connection = json.loads(line.split("=", 1)[1].strip("'"))
+    assert connection == {
+        "conn_type": "genesys_cloud",
+        "login": "sandbox-client",
+        "password": "sandbox-secret",
+        "host": "http://127.0.0.1:8765",
+        "extra": {"requests_per_minute": 50},
+    }
+
+
+def test_server_restart_is_clean() -> None:
+    server = SandboxServer()
+    with server:
+        first_url = server.base_url
+        assert requests.get(f"{first_url}/_sandbox/health", timeout=5).status_code == 200
+    with server:
+        assert requests.get(f"{server.base_url}/_sandbox/health", timeout=5).status_code == 200
