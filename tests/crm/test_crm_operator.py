@@ -65,6 +65,21 @@ def test_record_inputs(tmp_path: Path) -> None:
         load_records(str(path))
 
 
+def test_record_inputs_from_the_bulk_operators_models(tmp_path: Path) -> None:
+    from airflow_provider_genesys.models.audit import ItemResult, RunSummary
+
+    results = [ItemResult(**item(0)), ItemResult(**item(1, "invalid"))]
+    summary = RunSummary(
+        total=2, valid=1, invalid=1, created=1, replayed=0, failed=0, validation_pass_rate=0.5, items=results
+    )
+    loaded = load_records(summary)
+    assert [r["outcome"] for r in loaded] == ["created", "invalid"] and loaded[0]["key"] == item(0)["key"]
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(r.to_json_line() + "\n" for r in results))
+    on_disk = summary.model_copy(update={"items": None, "items_path": str(path)})
+    assert load_records(on_disk.to_xcom()) == loaded
+
+
 def test_payload_without_queue_and_with_nested_queue_and_fields() -> None:
     op = GenesysCrmSyncOperator(
         task_id="t",

@@ -57,7 +57,7 @@ def test_malformed_json(sandbox: SandboxClient) -> None:
         headers={"Content-Type": "application/json", "Idempotency-Key": "k"},
     )
     assert_error_body(response, 400, "bad.request")
-    not_an_object = sandbox.create([1, 2], "k")  # type: ignore[arg-type]
+    not_an_object = sandbox.post("/api/v2/interactions", json=[1, 2], headers={"Idempotency-Key": "k"})
     assert_error_body(not_an_object, 400, "invalid.value")
 
 

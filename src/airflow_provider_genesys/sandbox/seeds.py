@@ -24,6 +24,10 @@ SKILL_LEGACY_ID = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e04"
 
 WORKTYPE_ID = "8a9b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c01"
 WORKBIN_ID = "8a9b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c02"
+WORKTYPE_STATUS_OPEN_ID = "8a9b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c03"
+WORKTYPE_STATUS_CLOSED_ID = "8a9b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c04"
+AGENT_USER_ID = "2b3c4d5e-6f70-4a81-9b2c-3d4e5f6a7b01"
+"""The agent the simulated ACD assigns records to."""
 
 QUEUES: tuple[dict[str, Any], ...] = (
     {"id": QUEUE_SUPPORT_ID, "name": "Support"},
@@ -45,6 +49,11 @@ WORKTYPES: tuple[dict[str, Any], ...] = (
         "defaultWorkbinId": WORKBIN_ID,
         "defaultQueueId": QUEUE_SUPPORT_ID,
         "assignmentEnabled": True,
+        "defaultStatusId": WORKTYPE_STATUS_OPEN_ID,
+        "statuses": (
+            {"id": WORKTYPE_STATUS_OPEN_ID, "name": "Open", "category": "Open"},
+            {"id": WORKTYPE_STATUS_CLOSED_ID, "name": "Closed", "category": "Closed"},
+        ),
     },
 )
 
@@ -54,6 +63,9 @@ QUEUE_IDS: frozenset[str] = frozenset(queue["id"] for queue in QUEUES)
 SKILL_IDS: frozenset[str] = frozenset(skill["id"] for skill in SKILLS)
 WORKTYPE_IDS: frozenset[str] = frozenset(worktype["id"] for worktype in WORKTYPES)
 WORKBIN_IDS: frozenset[str] = frozenset(workbin["id"] for workbin in WORKBINS)
+WORKTYPE_STATUSES: dict[str, dict[str, Any]] = {
+    status["id"]: status for worktype in WORKTYPES for status in worktype["statuses"]
+}
 
 
 def seed_summary() -> dict[str, Any]:
@@ -63,5 +75,7 @@ def seed_summary() -> dict[str, Any]:
         "queues": {queue["name"]: queue["id"] for queue in QUEUES},
         "skills": {skill["name"]: {"id": skill["id"], "state": skill["state"]} for skill in SKILLS},
         "worktypes": {worktype["name"]: worktype["id"] for worktype in WORKTYPES},
+        "worktype_statuses": {status["name"]: status_id for status_id, status in WORKTYPE_STATUSES.items()},
+        "agent_user_id": AGENT_USER_ID,
         "workbins": {workbin["name"]: workbin["id"] for workbin in WORKBINS},
     }

@@ -93,6 +93,7 @@ class SandboxState:
     tokens_issued: int = 0
     total_requests: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+    refreshers: list[Callable[[], None]] = field(default_factory=list)
     _tokens: dict[str, _Token] = field(default_factory=dict)
     _token_requests: deque[float] = field(default_factory=deque)
     _quota: dict[str, deque[float]] = field(default_factory=dict)
@@ -232,6 +233,11 @@ class SandboxState:
             if entry is not None and entry.record_id is None:
                 del self._interaction_keys[key]
 
+    def refresh(self) -> None:
+        """Run the registered refreshers (e.g. complete due bulk jobs) before a full read."""
+        for refresher in list(self.refreshers):
+            refresher()
+
     # -- admin ---------------------------------------------------------------------------------------------
     def ledger(self) -> dict[str, Any]:
         """Return every created record and per-key create counts.
@@ -239,12 +245,20 @@ class SandboxState:
         ``duplicates`` is the number of records beyond the first per (kind, key); ``duplicate_keys`` the
         number of keys that created more than one record. Both are 0 when nothing was created twice.
         """
+        self.refresh()
         with self.lock:
             records = list(self._records.values())
             counts = {kind: dict(per_key) for kind, per_key in self._creates_by_key.items()}
         rendered = []
         for record in records:
-            rendered.append({**self.render(record), "kind": record.kind, "idempotencyKey": record.key})
+            rendered.append(
+                {
+                    **self.render(record),
+                    "kind": record.kind,
+                    "idempotencyKey": record.key,
+                    "state": record.acd_state(self.config.acd_delay_seconds),
+                }
+            )
         creates_by_key: dict[str, int] = defaultdict(int)
         by_kind: dict[str, dict[str, Any]] = {}
         for kind, per_key in counts.items():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_genesys.hooks.crm import CrmWebhookHook
+from airflow_provider_genesys.hooks.crm import CrmDeliveryError, CrmWebhookHook
 from airflow_provider_genesys.operators.crm import CrmSyncError, load_records, render_failures
 from airflow_provider_genesys.triggers.crm import PENDING_KEYS, CrmDeliveryStatusTrigger
 
@@ -40,7 +40,8 @@ def accepted_deliveries(receipts: Any) -> list[dict[str, Any]]:
 class GenesysCrmSyncSensor(BaseSensorOperator):
     """Wait until every ``accepted`` CRM delivery's status URL reports ``done``.
 
-    Deliveries the CRM answered with 2xx (``delivered``) need no wait and are ignored. A status that reports
+    Deliveries the CRM answered with 2xx (``delivered``) need no wait and are ignored. A status check that fails
+    transiently (network, 5xx, 429 once the hook's retries are spent) counts as "still pending". A status that reports
     ``failed`` fails the task at once (no retry: the CRM has spoken), naming the records; re-run the sync task to
     redeliver them (their ``webhook-id`` is unchanged, so the CRM deduplicates the rest).
 
@@ -100,7 +101,13 @@ class GenesysCrmSyncSensor(BaseSensorOperator):
         pending = [item for item in accepted_deliveries(self.receipts) if item["webhook_id"] not in self._done]
         failed: list[dict[str, Any]] = []
         for item in pending:
-            status = self.hook.check_status(item["status_url"])
+            try:
+                status = self.hook.check_status(item["status_url"])
+            except CrmDeliveryError as error:
+                if not error.retryable:
+                    raise
+                self.log.warning("CRM status check of %s failed (%s); will check again", item["webhook_id"], error)
+                continue
             if status.state == "done":
                 self._done.add(item["webhook_id"])
             elif status.state == "failed":
