@@ -96,6 +96,14 @@ def test_payload_without_queue_and_with_nested_queue_and_fields() -> None:
     assert (routed["queue_id"], routed["type"], routed["priority"], routed["timestamp"]) == (QUEUE, "chat", 5, "T")
 
 
+def test_a_record_as_genesys_returned_it() -> None:
+    record = {"id": "i-9", "type": "voice", "routing": {"priority": 1, "queue": {"id": QUEUE}}, "createTime": "T"}
+    [loaded] = load_records(record)
+    payload = GenesysCrmSyncOperator(task_id="t", records=[]).build_payload(loaded, now="NOW")
+    assert payload["interaction_id"] == "i-9" and payload["queue_id"] == QUEUE and payload["timestamp"] == "T"
+    assert payload["idempotency_key"] is None  # no key in a bare record: webhook-id derives from the id
+
+
 def test_webhook_id_is_the_idempotency_key_or_derived_from_the_interaction() -> None:
     assert GenesysCrmSyncOperator.webhook_id_for({"idempotency_key": "abc"}) == "abc"
     derived = GenesysCrmSyncOperator.webhook_id_for({"interaction_id": "i-1"})

@@ -63,3 +63,18 @@ def test_record_page_and_health(sandbox: SandboxClient) -> None:
     health = sandbox.admin("GET", "/health")
     assert health["status"] == "ok"
     assert health["seeds"]["queues"]["Support"] == QUEUE_SUPPORT_ID
+
+
+def test_unexpected_errors_answer_an_error_body(sandbox: SandboxClient) -> None:
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    state = sandbox.server.state
+    state.refreshers.append(broken)
+    try:
+        response = requests.get(f"{sandbox.base_url}/_sandbox/ledger", timeout=5)
+    finally:
+        state.refreshers.remove(broken)
+    body = assert_error_body(response, 500, "internal.server.error")
+    assert "boom" not in body["message"]
+    assert sandbox.get("/api/v2/tokens/me").status_code == 200

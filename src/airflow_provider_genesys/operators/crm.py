@@ -87,6 +87,12 @@ def _first(record: Mapping[str, Any], *paths: str) -> Any:
     return None
 
 
+def interaction_id_of(record: Mapping[str, Any]) -> str | None:
+    """``interaction_id`` (an audit record or bulk item), else ``id`` (a record returned by Genesys)."""
+    value = record.get("interaction_id") or record.get("id")
+    return None if value in (None, "") else str(value)
+
+
 def _as_mapping(value: Any) -> Any:
     """Turn pydantic models (``AuditRecord``, ``RunSummary``...) into plain dicts; leave the rest."""
     dump = getattr(value, "model_dump", None)
@@ -166,10 +172,12 @@ class GenesysCrmSyncOperator(BaseOperator):
         {"interaction_id", "kind", "type", "queue_id", "external_id", "idempotency_key", "outcome", "timestamp"}
 
     ``queue_id`` is ``None`` when the record names no queue; ``kind`` defaults to ``interaction``; ``timestamp``
-    is the record's own (the time it was created or found), else the time of the sync. Records whose
-    ``outcome`` is neither ``created`` nor ``replayed`` (``invalid``, ``failed``) are skipped and counted; so are
-    records without an ``interaction_id``. A record without ``outcome`` but with an ``interaction_id`` counts as
-    ``created``.
+    is the record's own (the time it was created or found), else the time of the sync. A record as Genesys
+    returned it (the create operator's return value: ``id``, ``type``, ``routing``, ``createTime``) works too,
+    but has no idempotency key: pass the create operator's audit record (XCom key ``genesys_audit``) to get
+    ``webhook-id`` = the key that created it. Records whose ``outcome`` is neither ``created`` nor ``replayed``
+    (``invalid``, ``failed``) are skipped and counted; so are records without an ``interaction_id``. A record
+    without ``outcome`` but with an ``interaction_id`` counts as ``created``.
 
     The ``webhook-id`` of a delivery is the record's idempotency key (``key`` or ``idempotency_key``; when a
     record has none, a key derived from its ``interaction_id``). The same key on every try of every attempt is
@@ -187,8 +195,7 @@ class GenesysCrmSyncOperator(BaseOperator):
     "latency_ms", "duplicate", "reason", "retryable"}`` (``retryable`` is set on failed receipts only). Pass it
     to :class:`~airflow_provider_genesys.sensors.crm.GenesysCrmSyncSensor` to wait for ``accepted`` deliveries.
     One audit record per delivery goes to XCom (key ``crm_audit``) and to the log as one JSON line. Any failed
-    delivery fails the task at the end,
-    naming the records.
+    delivery fails the task at the end, naming the records.
 
     :param records: what to synchronise (templated): a list of per-item dicts, a single dict, a bulk run summary
         (``items`` or ``items_path``), or the path of a JSON-lines file of per-item results.
@@ -231,7 +238,7 @@ class GenesysCrmSyncOperator(BaseOperator):
     def build_payload(self, record: Mapping[str, Any], *, now: str) -> dict[str, Any]:
         """The JSON sent for one record (standard fields, then :attr:`fields` applied)."""
         key = _first(record, "key", "idempotency_key")
-        interaction_id = record.get("interaction_id")
+        interaction_id = interaction_id_of(record)
         payload: dict[str, Any] = {
             "interaction_id": interaction_id,
             "kind": record.get("kind") or "interaction",
@@ -247,7 +254,7 @@ class GenesysCrmSyncOperator(BaseOperator):
             "external_id": record.get("external_id"),
             "idempotency_key": key,
             "outcome": record.get("outcome") or "created",
-            "timestamp": record.get("timestamp") or now,
+            "timestamp": _first(record, "timestamp", "createTime", "dateCreated") or now,
         }
         standard = dict(payload)
         for output, source in (self.fields or {}).items():
@@ -264,8 +271,7 @@ class GenesysCrmSyncOperator(BaseOperator):
         key = _first(record, "key", "idempotency_key")
         if key:
             return str(key)
-        digest = sha256(f"crm-sync:v1:{record.get('interaction_id')}".encode()).hexdigest()
-        return digest
+        return sha256(f"crm-sync:v1:{interaction_id_of(record)}".encode()).hexdigest()
 
     # -- execution ----------------------------------------------------------------------------------------
 
@@ -279,11 +285,11 @@ class GenesysCrmSyncOperator(BaseOperator):
         seen: set[str] = set()
         duplicates = 0
         for index, record in enumerate(items):
-            outcome = record.get("outcome") or ("created" if record.get("interaction_id") else None)
+            outcome = record.get("outcome") or ("created" if interaction_id_of(record) else None)
             if outcome not in SYNCABLE_OUTCOMES:
                 skipped_by_outcome[str(outcome or "unknown")] += 1
                 continue
-            if not record.get("interaction_id"):
+            if not interaction_id_of(record):
                 skipped_by_outcome["no_interaction_id"] += 1
                 continue
             webhook_id = self.webhook_id_for(record)
@@ -357,7 +363,7 @@ class GenesysCrmSyncOperator(BaseOperator):
         receipt: dict[str, Any] = {
             "position": position,
             "webhook_id": webhook_id,
-            "interaction_id": record.get("interaction_id"),
+            "interaction_id": interaction_id_of(record),
             "external_id": record.get("external_id"),
             "state": "failed",
             "http_status": None,
