@@ -22,8 +22,8 @@ sync: $(if $(findstring .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --locked --python 3.11
 
 lint: sync
-	$(UV) run --no-sync ruff check src tests example_dags benchmarks
-	$(UV) run --no-sync ruff format --check src tests example_dags benchmarks
+	$(UV) run --no-sync ruff check src tests example_dags benchmarks scripts
+	$(UV) run --no-sync ruff format --check src tests example_dags benchmarks scripts
 
 typecheck: sync
 	$(UV) run --no-sync mypy
@@ -34,7 +34,7 @@ pytest: sync
 test: lint typecheck pytest
 
 demo: sync
-	$(UV) run --no-sync python -m airflow_provider_genesys.demo
+	$(UV) run --no-sync python scripts/demo.py
 
 chaos: sync
 	$(UV) run --no-sync python benchmarks/chaos.py

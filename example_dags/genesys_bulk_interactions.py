@@ -1,8 +1,11 @@
-"""Daily bulk creation: 1,000 interactions from a JSON-lines file, in one task, exactly once.
+"""Daily bulk creation: 1,000 interactions from a JSON-lines file, in one task, exactly once — then CRM sync.
 
 The file holds a handful of deliberately invalid rows; ``on_invalid="skip"`` with ``max_invalid=10`` creates
 the valid ones and reports the rest (XCom, audit records, the log) without failing the run. A retry or a clear of
 ``create_interactions`` re-sends under the same idempotency keys, so nothing is created twice.
+
+Then every created interaction is delivered to the CRM as a signed webhook (``webhook-id`` = its idempotency
+key), and a deferrable sensor waits until a CRM that acknowledges asynchronously reports every delivery done.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 import pendulum
 from airflow.sdk import dag, task
 
+from airflow_provider_genesys.operators.crm import GenesysCrmSyncOperator
 from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator
+from airflow_provider_genesys.sensors.crm import GenesysCrmSyncSensor
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "interactions.jsonl"
 
@@ -51,7 +56,13 @@ def genesys_bulk_interactions() -> None:
         if summary.get("items_path"):
             print("Per-item results:", summary["items_path"])
 
+    sync = GenesysCrmSyncOperator(task_id="sync_to_crm", records=create.output, max_concurrency=4)
+    wait_for_crm = GenesysCrmSyncSensor(
+        task_id="wait_for_crm", receipts=sync.output, poke_interval=1, timeout=600, deferrable=True
+    )
+
     print_summary(create.output)
+    sync >> wait_for_crm
 
 
 genesys_bulk_interactions_dag = genesys_bulk_interactions()

@@ -28,6 +28,7 @@ from airflow_provider_genesys.models.validation import validate_model
 
 if TYPE_CHECKING:
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+    from airflow_provider_genesys.journal import SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def prepare_item(
         key=key,
         body=spec.build_body(model, key),
         interaction_type=spec.interaction_type(model),
+        queue_id=spec.queue_id(model),
     )
 
 
@@ -149,6 +151,7 @@ class CreationEngine:
     :param task: the task identity (audit fields).
     :param max_concurrency: threads sending at once.
     :param progress_interval: seconds between progress lines in the task log.
+    :param journal: the task's send journal, handed to every item (kinds whose row is ``journaled``).
     """
 
     def __init__(
@@ -160,8 +163,10 @@ class CreationEngine:
         max_concurrency: int = 8,
         progress_interval: float = 10.0,
         logger: Any = None,
+        journal: SendJournal | None = None,
     ) -> None:
         self.hook = hook
+        self.journal = journal
         self.spec = spec
         self.task = task
         self.max_concurrency = max(1, int(max_concurrency))
@@ -181,6 +186,8 @@ class CreationEngine:
         if self._quota_error is not None:
             return self._failed(item, self._quota_error, not_sent=True)
         started = time.monotonic()
+        if self.journal is not None and item.journal is None:
+            item.journal = self.journal
         try:
             result = self.spec.strategy(self.hook, self.spec, item, outcome_unknown)
         except GenesysQuotaExhaustedError as error:
@@ -210,6 +217,7 @@ class CreationEngine:
             "position": item.position,
             "validation_passed": True,
             "oauth_client_id": self.hook.client_id,
+            "queue_id": item.queue_id,
         }
 
     def _succeeded(self, item: PreparedItem, result: CreateResult) -> ItemOutcome:

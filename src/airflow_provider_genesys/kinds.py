@@ -16,9 +16,13 @@ from pydantic import BaseModel
 
 from airflow_provider_genesys.errors import GenesysApiError, GenesysConfigurationError
 from airflow_provider_genesys.models.interaction import InteractionRequest
+from airflow_provider_genesys.models.platform import CallbackRequest, InboundEmailRequest, WorkitemRequest
+from airflow_provider_genesys.routing import RoutingRefs, callback_refs, flat_refs, interaction_refs, no_refs
+from airflow_provider_genesys.strategies import BulkLookup, create_at_most_once, create_with_lookup, mark_existing
 
 if TYPE_CHECKING:
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, GenesysResponse
+    from airflow_provider_genesys.journal import SendJournal
 
 
 class PayloadChangedError(GenesysApiError):
@@ -34,6 +38,10 @@ class PreparedItem:
     :param key: its idempotency key.
     :param body: the wire body (JSON-safe), with the key embedded where the kind keeps it.
     :param interaction_type: the interaction's type, when the kind has one.
+    :param queue_id: the target queue, when the record has one.
+    :param journal: the task's send journal, for kinds that keep one (set by the engine).
+    :param existing: the record a bulk lookup already found for this key (replayed without a request).
+    :param looked_up: a bulk lookup already looked this key up (``existing`` is its answer).
     """
 
     position: int
@@ -41,6 +49,10 @@ class PreparedItem:
     key: str
     body: dict[str, Any]
     interaction_type: str | None = None
+    queue_id: str | None = None
+    journal: SendJournal | None = field(default=None, repr=False, compare=False)
+    existing: dict[str, Any] | None = field(default=None, repr=False)
+    looked_up: bool = False
 
 
 @dataclass
@@ -74,6 +86,12 @@ class KindSpec:
     :param read_id: reads the new record's id from the create response body.
     :param ui_path: path of the record in the Genesys web UI (``https://apps.<domain>`` + this).
     :param interaction_type: reads the interaction type from a validated model, if the kind has one.
+    :param queue_id: reads the target queue id from a validated model, if it has one.
+    :param routing_refs: reads the queue and skill references of a wire body (``validate_routing``).
+    :param journaled: the operators keep a send journal of the task for this kind: it tells a later
+        execution that an earlier one ran (even when the try count restarted), and strategies that cannot look a
+        key up in Genesys record every send in it.
+    :param bulk_lookup: looks the keys of many prepared items up at once (bulk tries > 1), when the kind can.
     """
 
     name: str
@@ -85,6 +103,10 @@ class KindSpec:
     read_id: Callable[[Any], str | None]
     ui_path: Callable[[str], str]
     interaction_type: Callable[[Any], str | None] = field(default=lambda model: None)
+    queue_id: Callable[[Any], str | None] = field(default=lambda model: None)
+    routing_refs: Callable[[Mapping[str, Any]], RoutingRefs] = no_refs
+    journaled: bool = False
+    bulk_lookup: BulkLookup | None = None
 
 
 # -- strategy: server-side Idempotency-Key (the /api/v2/interactions contract) ------------------------------
@@ -187,6 +209,35 @@ def _interaction_body(model: InteractionRequest, key: str) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def _read_conversation_id(body: Any) -> str | None:
+    conversation = body.get("conversation") if isinstance(body, Mapping) else None
+    if isinstance(conversation, Mapping) and conversation.get("id"):
+        return str(conversation["id"])
+    return _read_top_level_id(body)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _callback_queue(model: CallbackRequest) -> str | None:
+    if model.queue_id is not None:
+        return str(model.queue_id)
+    return _str_or_none(model.routing_data.queue_id) if model.routing_data else None
+
+
+#: What a later try can promise for kinds Genesys cannot look up by key (callbacks, inbound emails).
+_AT_MOST_ONCE = (
+    "At most once, and exactly once whenever Genesys' answers arrive: the key travels in {where} "
+    "'genesysIdempotencyKey', but Genesys offers no lookup by attribute. The first send goes out once; "
+    "every send is written to the task's send journal first, so a retry or clear replays what it knows was "
+    "created (confirmed with GET /api/v2/conversations/{{id}}) and creates what it knows was never created. A "
+    "create whose answer was lost (timeout, dropped connection, 5xx) is never sent again: the item fails as "
+    "'outcome unknown', naming the key to look for. Needs the journal (GENESYS_PROVIDER_STATE_DIR) on storage "
+    "every worker of the task shares."
+)
+
+
 KINDS: dict[str, KindSpec] = {
     "interaction": KindSpec(
         name="interaction",
@@ -201,6 +252,54 @@ KINDS: dict[str, KindSpec] = {
         read_id=_read_top_level_id,
         ui_path=lambda record_id: f"/directory/#/engage/interactions/{record_id}",
         interaction_type=lambda model: model.type,
+        queue_id=lambda model: str(model.routing.queue.id) if model.routing.queue else None,
+        routing_refs=interaction_refs,
+    ),
+    "workitem": KindSpec(
+        name="workitem",
+        model=WorkitemRequest,
+        path="/api/v2/taskmanagement/workitems",
+        strategy=create_with_lookup,
+        guarantee=(
+            "Exactly once per key, by lookup: the key travels in externalTag. A clean first attempt creates "
+            "directly (one request). After a lost answer (timeout, dropped connection, 5xx), on any Airflow try "
+            "> 1 and on a clear, the key is looked up first (POST /api/v2/taskmanagement/workitems/query, "
+            "typeId EQ + externalTag EQ; bulk retries use IN for up to 100 keys per query); a found workitem "
+            "is the outcome 'replayed'. Assumes the query sees a workitem once its create has committed."
+        ),
+        build_body=lambda model, key: model.with_idempotency_key(key),
+        read_id=_read_top_level_id,
+        ui_path=lambda record_id: f"/directory/#/task-management/workitems/{record_id}",
+        queue_id=lambda model: _str_or_none(model.queue_id),
+        routing_refs=flat_refs(),
+        journaled=True,
+        bulk_lookup=mark_existing,
+    ),
+    "callback": KindSpec(
+        name="callback",
+        model=CallbackRequest,
+        path="/api/v2/conversations/callbacks",
+        strategy=create_at_most_once,
+        guarantee=_AT_MOST_ONCE.format(where="the callback's data (a participant attribute)"),
+        build_body=lambda model, key: model.with_idempotency_key(key),
+        read_id=_read_conversation_id,
+        ui_path=lambda record_id: f"/directory/#/engage/admin/interactions/{record_id}",
+        queue_id=_callback_queue,
+        routing_refs=callback_refs,
+        journaled=True,
+    ),
+    "email": KindSpec(
+        name="email",
+        model=InboundEmailRequest,
+        path="/api/v2/conversations/emails",
+        strategy=create_at_most_once,
+        guarantee=_AT_MOST_ONCE.format(where="the email's attributes (a participant attribute)"),
+        build_body=lambda model, key: model.with_idempotency_key(key),
+        read_id=_read_top_level_id,
+        ui_path=lambda record_id: f"/directory/#/engage/admin/interactions/{record_id}",
+        queue_id=lambda model: _str_or_none(model.queue_id),
+        routing_refs=flat_refs(),
+        journaled=True,
     ),
 }
 

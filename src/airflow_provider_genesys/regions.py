@@ -69,9 +69,10 @@ def resolve_endpoints(region: str | None = None, host: str | None = None) -> End
     :param host: optional single base URL (``http://127.0.0.1:8080``) serving both login and API routes.
     """
     if host:
-        base = host.strip().rstrip("/")
+        base = host.strip()
         if "://" not in base:
             base = f"https://{base}"
+        base = base.rstrip("/")
         parts = urlsplit(base)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise GenesysConfigurationError(f"Connection host {host!r} is not an http(s) URL.")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from airflow.sdk import BaseHook
@@ -162,8 +163,8 @@ class GenesysCloudHook(BaseHook):
                 "as password."
             )
         host = extra.get("host") or conn.host or None
-        if host and conn.port and "://" in host and host.count(":") == 1:
-            host = f"{host}:{conn.port}"
+        if host and conn.port:
+            host = _with_port(host, conn.port)
         endpoints = resolve_endpoints(region=extra.get("region"), host=host)
         rpm = self._requests_per_minute_override
         if rpm is None:
@@ -472,6 +473,7 @@ class GenesysCloudHook(BaseHook):
                 path=route,
                 secrets=self._secrets(),
             )
+            error.attempts = state["attempts"]
             if error_cls is GenesysQuotaExhaustedError:
                 error.message = (
                     f"Genesys asked to wait {retry_after:g}s (more than {MAX_RETRY_AFTER_SECONDS:g}s): a daily "
@@ -543,6 +545,18 @@ class _WaitPolicy:
         backoff = min(self.cap, self.initial * (3 ** (retry_state.attempt_number - 1)))
         # full jitter over the upper half keeps the spread without collapsing to zero
         return backoff / 2 + random.uniform(0, backoff / 2)
+
+
+def _with_port(host: str, port: int) -> str:
+    """Add the connection's ``port`` to ``host`` unless the host already names one."""
+    parts = urlsplit(host.strip() if "://" in host else f"https://{host.strip()}")
+    try:
+        explicit = parts.port
+    except ValueError:
+        raise GenesysConfigurationError(f"Connection host {host!r} has an invalid port.") from None
+    if explicit is not None or not parts.hostname:
+        return host
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
 
 def _parse_body(response: requests.Response) -> Any:

@@ -68,6 +68,7 @@ class AuditRecord(_AuditModel):
     :param oauth_client_id: the OAuth client id that made the call (an id, not a secret).
     :param error: the error message, already redacted by the caller.
     :param requests_sent: every HTTP request this record cost (lookups and retries included).
+    :param queue_id: the routing queue the record targets, when it has one (for CRM sync).
     """
 
     timestamp: str = Field(default_factory=utc_now_iso)
@@ -92,6 +93,7 @@ class AuditRecord(_AuditModel):
     oauth_client_id: str | None = None
     error: str | None = None
     requests_sent: int = Field(default=0, ge=0)
+    queue_id: str | None = None
 
     @field_validator("error")
     @classmethod
@@ -113,6 +115,9 @@ class ItemResult(_AuditModel):
     :param key: its idempotency key.
     :param outcome: ``created``, ``replayed``, ``invalid`` or ``failed``.
     :param interaction_id: the id of the created (or found) record.
+    :param kind: the kind of record.
+    :param interaction_type: the interaction's type, when the kind has one.
+    :param queue_id: the routing queue, when the record has one.
     :param http_status: HTTP status of the last attempt.
     :param error_code: the Genesys error code (``bad.request``...) or a validation marker.
     :param correlation_id: the ``ININ-Correlation-Id`` of the last response.
@@ -124,6 +129,9 @@ class ItemResult(_AuditModel):
     external_id: str | None = None
     key: str | None = None
     interaction_id: str | None = None
+    kind: str | None = None
+    interaction_type: str | None = None
+    queue_id: str | None = None
     http_status: int | None = None
     error_code: str | None = None
     correlation_id: str | None = None
@@ -150,6 +158,9 @@ class ItemResult(_AuditModel):
             external_id=record.external_id,
             key=record.idempotency_key,
             interaction_id=record.interaction_id,
+            kind=record.kind,
+            interaction_type=record.interaction_type,
+            queue_id=record.queue_id,
             http_status=record.http_status,
             error_code=error_code,
             correlation_id=record.correlation_id,

@@ -23,6 +23,7 @@ from airflow_provider_genesys.creation import (
 )
 from airflow_provider_genesys.errors import FieldError, GenesysApiError, InteractionValidationError, redact
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+from airflow_provider_genesys.journal import SendJournal
 from airflow_provider_genesys.kinds import KindSpec, PayloadChangedError, PreparedItem, get_kind
 from airflow_provider_genesys.links import GenesysInteractionLink, record_url
 from airflow_provider_genesys.models.audit import (
@@ -32,7 +33,9 @@ from airflow_provider_genesys.models.audit import (
     ItemResult,
     RunSummary,
 )
+from airflow_provider_genesys.routing import RoutingValidator
 from airflow_provider_genesys.sources import Row, RowError, read_rows
+from airflow_provider_genesys.strategies import OutcomeUnknownError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -61,12 +64,14 @@ class _GenesysCreateBase(BaseOperator):
         genesys_conn_id: str = GenesysCloudHook.default_conn_name,
         kind: str = "interaction",
         audit_path: str | None = None,
+        validate_routing: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.genesys_conn_id = genesys_conn_id
         self.kind = kind
         self.audit_path = audit_path
+        self.validate_routing = validate_routing
 
     @cached_property
     def hook(self) -> GenesysCloudHook:
@@ -77,6 +82,29 @@ class _GenesysCreateBase(BaseOperator):
     def spec(self) -> KindSpec:
         """The row of the kinds table for ``kind``."""
         return get_kind(str(self.kind))
+
+    @cached_property
+    def routing_validator(self) -> RoutingValidator:
+        """Checks queues and skills once per task run (``validate_routing=True``)."""
+        return RoutingValidator(self.hook)
+
+    def _check_routing(self, spec: KindSpec, item: PreparedItem, label: str | None) -> None:
+        """Raise the routing problems of ``item`` as validation errors (``validate_routing=True`` only)."""
+        if not self.validate_routing:
+            return
+        problems = self.routing_validator.problems(spec.routing_refs(item.body))
+        if problems:
+            raise InteractionValidationError(errors=problems, item=label, kind=spec.name)
+
+    @staticmethod
+    def _open_journal(spec: KindSpec, task: TaskIdentity) -> SendJournal | None:
+        """The send journal of this task instance, for kinds that keep one (opened before anything is sent)."""
+        return SendJournal.open(task, spec.name) if spec.journaled else None
+
+    @staticmethod
+    def _resumed(task: TaskIdentity, journal: SendJournal | None) -> bool:
+        """An earlier execution of this task instance may have created records (try > 1, or its journal says so)."""
+        return task.try_number > 1 or (journal is not None and journal.resumed)
 
     def _client_id(self) -> str | None:
         try:
@@ -112,6 +140,8 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
     :param kind: ``interaction`` (default, ``/api/v2/interactions``) or another row of the kinds table. Templated.
     :param external_id: the item's own stable id (a CRM case id...); becomes its identity in the key. Templated.
     :param audit_path: file (``*.jsonl``) or directory/URI that receives audit records of every try. Templated.
+    :param validate_routing: before creating, check that the record's queue and skills exist in Genesys and
+        the skills are active (one lookup each per task run); a problem fails the task like invalid input.
     """
 
     template_fields: Sequence[str] = ("interaction", "external_id", "kind", "audit_path", "genesys_conn_id")
@@ -126,9 +156,16 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
         kind: str = "interaction",
         external_id: str | None = None,
         audit_path: str | None = None,
+        validate_routing: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(genesys_conn_id=genesys_conn_id, kind=kind, audit_path=audit_path, **kwargs)
+        super().__init__(
+            genesys_conn_id=genesys_conn_id,
+            kind=kind,
+            audit_path=audit_path,
+            validate_routing=validate_routing,
+            **kwargs,
+        )
         self.interaction = interaction
         self.external_id = external_id
 
@@ -148,8 +185,10 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
         task = TaskIdentity.from_context(context)
         spec = self.spec
         external_id = None if self.external_id in (None, "") else str(self.external_id)
+        journal = self._open_journal(spec, task)
         try:
             item = prepare_item(spec, self._payload(), task, external_id=external_id)
+            self._check_routing(spec, item, None)
         except InteractionValidationError as error:
             audit = invalid_audit(
                 task, spec, error, position=None, external_id=external_id, oauth_client_id=self._client_id()
@@ -157,12 +196,13 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
             self._emit(context, task, audit)
             raise AirflowFailException(f"{error}\nNothing was sent to Genesys.") from None
 
-        engine = CreationEngine(self.hook, spec, task, logger=self.log)
-        outcome = engine.create_one(item, outcome_unknown=task.try_number > 1)
+        engine = CreationEngine(self.hook, spec, task, logger=self.log, journal=journal)
+        outcome = engine.create_one(item, outcome_unknown=self._resumed(task, journal))
         self._emit(context, task, outcome.audit)
         if outcome.audit.outcome == "failed":
             failure = outcome.error or GenesysApiError(status=None, message=outcome.audit.error or "")
-            if isinstance(failure, PayloadChangedError):
+            if isinstance(failure, (PayloadChangedError, OutcomeUnknownError)):
+                # no later try can do better: retrying would only repeat this answer
                 raise AirflowFailException(str(failure)) from None
             raise failure
         self.genesys_record_url = self._record_url(outcome.audit.interaction_id)
@@ -211,6 +251,8 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
     :param external_id_field: the field holding an item's own id; it is removed from the body before validation.
     :param audit_path: file (``*.jsonl``) or directory/URI for audit records and per-item results (templated).
     :param progress_interval: seconds between progress lines in the log.
+    :param validate_routing: check every item's queue and skills in Genesys during validation (each id is
+        looked up once per task run); items with a problem are invalid items.
     """
 
     template_fields: Sequence[str] = (
@@ -237,9 +279,16 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         external_id_field: str = "external_id",
         audit_path: str | None = None,
         progress_interval: float = 10.0,
+        validate_routing: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(genesys_conn_id=genesys_conn_id, kind=kind, audit_path=audit_path, **kwargs)
+        super().__init__(
+            genesys_conn_id=genesys_conn_id,
+            kind=kind,
+            audit_path=audit_path,
+            validate_routing=validate_routing,
+            **kwargs,
+        )
         if on_invalid not in ("fail", "skip"):
             raise ValueError(f"on_invalid must be 'fail' or 'skip', not {on_invalid!r}")
         if interactions is None and source is None:
@@ -324,11 +373,9 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
             if external_id is not None:
                 seen[external_id] = position
             try:
-                yield (
-                    position,
-                    external_id,
-                    prepare_item(spec, payload, task, position=position, external_id=external_id),
-                )
+                prepared = prepare_item(spec, payload, task, position=position, external_id=external_id)
+                self._check_routing(spec, prepared, describe_item(position, external_id))
+                yield position, external_id, prepared
             except InteractionValidationError as error:
                 yield position, external_id, error
 
@@ -339,6 +386,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         task = TaskIdentity.from_context(context)
         spec = self.spec
         client_id = self._client_id()
+        journal = self._open_journal(spec, task)
 
         # Pass 1: validate everything (streaming), so bad input is reported before anything is sent.
         total = valid = 0
@@ -414,17 +462,22 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 max_concurrency=self.max_concurrency,
                 progress_interval=self.progress_interval,
                 logger=self.log,
+                journal=journal,
             )
-            valid_items = (
+            valid_items: Iterator[PreparedItem] = (
                 prepared
                 for _, _, prepared in self._prepared(spec, task)
                 if not isinstance(prepared, InteractionValidationError)
             )
+            resumed = self._resumed(task, journal)
+            if resumed and spec.bulk_lookup is not None:
+                # one lookup for many keys instead of one per item
+                valid_items = spec.bulk_lookup(self.hook, valid_items)
             engine.run(
                 valid_items,
                 total=valid,
                 on_outcome=on_outcome,
-                outcome_unknown=lambda item: task.try_number > 1,
+                outcome_unknown=lambda item: resumed and not item.looked_up,
             )
         finally:
             if audit_writer is not None:

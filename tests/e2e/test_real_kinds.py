@@ -1,0 +1,283 @@
+"""Workitems, callbacks and inbound emails end to end: dag.test() against the sandbox's real Genesys routes.
+
+Per kind: a clean run costs one request per record; a connection dropped after the commit ends with exactly one
+workitem (by lookup) and, for callbacks/emails, with one record and the item failed as "outcome unknown" (never
+a second send); a clear of the same run replays instead of creating; bad bodies fail before any request.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from tests.e2e.airflow_support import load_dag, run_dag, task_states, try_numbers, xcom
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+FILE = "e2e_real_kinds"
+WORKITEMS = "POST /api/v2/taskmanagement/workitems"
+WORKITEMS_QUERY = "POST /api/v2/taskmanagement/workitems/query"
+CONVERSATION = "GET /api/v2/conversations/{conversation_id}"
+CREATE_ROUTE = {
+    "workitem": WORKITEMS,
+    "callback": "POST /api/v2/conversations/callbacks",
+    "email": "POST /api/v2/conversations/emails",
+}
+KEY_OF = {
+    "workitem": lambda record: record["externalTag"],
+    "callback": lambda record: record["idempotencyKey"],
+    "email": lambda record: record["idempotencyKey"],
+}
+LEGACY_SKILL_ID = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e04"  # seeded inactive
+UNKNOWN_QUEUE_ID = "5f6a7b8c-1d2e-4f30-9a41-b2c3d4e5f6ff"
+
+
+def _date(day: int, hour: int = 12) -> datetime:
+    return datetime(2026, 4, day, hour, 0, tzinfo=timezone.utc)
+
+
+def _dag(kind: str, suffix: str) -> Any:
+    return load_dag(FILE, f"e2e_{kind}_{suffix}")
+
+
+def _payload(kind: str) -> dict[str, Any]:
+    """The DAG file's default payload (a fresh copy: ``dag.test(run_conf=...)`` updates the DAG's params)."""
+    return copy.deepcopy(sys.modules[f"_e2e_dag_{FILE}"].PAYLOADS[kind])
+
+
+def _run(dag: Any, kind: str, day: int, payload: dict[str, Any] | None = None) -> Any:
+    return run_dag(dag, logical_date=_date(day), conf={"payload": payload if payload is not None else _payload(kind)})
+
+
+def _api_routes(admin: Any) -> dict[str, dict[str, int]]:
+    by_route = admin.get("requests")["by_route"]
+    return {route: counts for route, counts in by_route.items() if " /api/" in route}
+
+
+@pytest.mark.parametrize("kind", ["workitem", "callback", "email"])
+def test_a_clean_run_sends_one_request_per_record(kind: str, admin: Any) -> None:
+    dag_run = _run(_dag(kind, "no_retry"), kind, 1)
+
+    assert task_states(dag_run) == {"create": "success"}
+    records = admin.records()
+    assert len(records) == 1
+    audit = xcom(dag_run, "create", "genesys_audit")
+    assert audit["outcome"] == "created" and audit["kind"] == kind
+    assert audit["requests_sent"] == 1 and audit["attempts"] == 1
+    assert audit["interaction_id"] == records[0]["id"]
+    assert KEY_OF[kind](records[0]) == audit["idempotency_key"]
+    assert _api_routes(admin) == {CREATE_ROUTE[kind]: {"201" if kind == "workitem" else "200": 1}}
+
+
+def test_workitem_commit_then_drop_on_the_first_try_is_found_by_the_second(admin: Any) -> None:
+    admin.faults(drop_after_commit_next=1)
+
+    dag_run = _run(_dag("workitem", "no_retry"), "workitem", 2)
+
+    assert task_states(dag_run) == {"create": "success"}
+    assert try_numbers(dag_run)["create"] == 2
+    records = admin.records()
+    assert len(records) == 1 and admin.ledger()["duplicates"] == 0
+    audit = xcom(dag_run, "create", "genesys_audit")
+    assert audit["outcome"] == "replayed" and audit["interaction_id"] == records[0]["id"]
+    assert _api_routes(admin) == {WORKITEMS: {"dropped": 1}, WORKITEMS_QUERY: {"200": 1}}
+
+
+def test_workitem_commit_then_drop_inside_the_hook_retry_is_found_before_resending(admin: Any) -> None:
+    admin.faults(drop_after_commit_next=1)
+
+    dag_run = _run(_dag("workitem", "hook_retry"), "workitem", 3)
+
+    assert task_states(dag_run) == {"create": "success"}
+    assert try_numbers(dag_run)["create"] == 1
+    assert len(admin.records()) == 1 and admin.ledger()["duplicates"] == 0
+    audit = xcom(dag_run, "create", "genesys_audit")
+    assert audit["outcome"] == "replayed" and audit["requests_sent"] == 2
+    assert _api_routes(admin) == {WORKITEMS: {"dropped": 1}, WORKITEMS_QUERY: {"200": 1}}
+
+
+def test_workitem_lost_answer_without_commit_is_created_once(admin: Any) -> None:
+    admin.faults(fail_next=[503])  # answered before any work: nothing was committed
+
+    dag_run = _run(_dag("workitem", "hook_retry"), "workitem", 4)
+
+    assert task_states(dag_run) == {"create": "success"}
+    assert len(admin.records()) == 1
+    audit = xcom(dag_run, "create", "genesys_audit")
+    assert audit["outcome"] == "created"
+    assert _api_routes(admin) == {WORKITEMS: {"503": 1, "201": 1}, WORKITEMS_QUERY: {"200": 1}}
+
+
+def test_a_cleared_workitem_task_replays_without_a_new_record(admin: Any) -> None:
+    dag = _dag("workitem", "no_retry")
+    first = _run(dag, "workitem", 5)
+    again = _run(dag, "workitem", 5)  # same run id, like a clear in the UI
+
+    assert first.run_id == again.run_id
+    assert task_states(again) == {"create": "success"}
+    records = admin.records()
+    assert len(records) == 1
+    audit = xcom(again, "create", "genesys_audit")
+    assert audit["outcome"] == "replayed" and audit["interaction_id"] == records[0]["id"]
+    assert _api_routes(admin) == {WORKITEMS: {"201": 1}, WORKITEMS_QUERY: {"200": 1}}
+
+
+@pytest.mark.parametrize("kind", ["callback", "email"])
+@pytest.mark.parametrize("suffix", ["no_retry", "hook_retry"])
+def test_a_lost_answer_is_never_sent_again(kind: str, suffix: str, admin: Any) -> None:
+    admin.faults(drop_after_commit_next=1)
+
+    dag_run = _run(_dag(kind, suffix), kind, 6)
+
+    assert task_states(dag_run) == {"create": "failed"}
+    assert try_numbers(dag_run)["create"] == 1  # no later try could know more: fail fast
+    records = admin.records()
+    assert len(records) == 1 and admin.ledger()["duplicates"] == 0
+    assert _api_routes(admin) == {CREATE_ROUTE[kind]: {"dropped": 1}}
+    audit = xcom(dag_run, "create", "genesys_audit")
+    assert audit["outcome"] == "failed"
+    assert "Outcome unknown" in audit["error"] and KEY_OF[kind](records[0]) in audit["error"]
+    assert "genesysIdempotencyKey" in audit["error"]
+
+
+@pytest.mark.parametrize("kind", ["callback", "email"])
+def test_a_clear_after_a_lost_answer_still_does_not_resend(kind: str, admin: Any) -> None:
+    dag = _dag(kind, "no_retry")
+    admin.faults(drop_after_commit_next=1)
+    _run(dag, kind, 7)
+
+    again = _run(dag, kind, 7)
+
+    assert task_states(again) == {"create": "failed"}
+    assert len(admin.records()) == 1
+    assert _api_routes(admin) == {CREATE_ROUTE[kind]: {"dropped": 1}}
+    audit = xcom(again, "create", "genesys_audit")
+    assert audit["outcome"] == "failed" and "try 1 sent it" in audit["error"]
+
+
+@pytest.mark.parametrize("kind", ["callback", "email"])
+def test_a_cleared_conversation_task_replays_from_its_journal(kind: str, admin: Any) -> None:
+    dag = _dag(kind, "no_retry")
+    first = _run(dag, kind, 8)
+    again = _run(dag, kind, 8)
+
+    assert task_states(again) == {"create": "success"}
+    records = admin.records()
+    assert len(records) == 1
+    created = xcom(first, "create", "genesys_audit")
+    audit = xcom(again, "create", "genesys_audit")
+    assert audit["outcome"] == "replayed" and audit["interaction_id"] == created["interaction_id"]
+    assert audit["requests_sent"] == 1  # one GET of the conversation, no create
+    ok = "200"
+    assert _api_routes(admin) == {CREATE_ROUTE[kind]: {ok: 1}, CONVERSATION: {ok: 1}}
+
+
+BAD_BODIES: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "workitem": (
+        {"name": "ab", "typeId": "not-a-uuid", "priority": 30_000_000, "externalTag": "mine"},
+        ["name", "typeId", "priority", "externalTag"],
+    ),
+    "callback": (
+        {"callbackNumbers": [], "queueId": "nope", "data": {"genesysIdempotencyKey": "mine"}},
+        ["callbackNumbers", "queueId", "data"],
+    ),
+    "email": (
+        {"provider": "PureCloud Email", "queueId": UNKNOWN_QUEUE_ID, "flowId": "f1", "fromAddress": "nobody"},
+        ["provider", "queueId", "fromAddress"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["workitem", "callback", "email"])
+def test_bad_bodies_fail_with_field_errors_and_zero_requests(
+    kind: str, admin: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    body, fields = BAD_BODIES[kind]
+
+    dag_run = _run(_dag(kind, "no_retry"), kind, 9, copy.deepcopy(body))
+
+    assert task_states(dag_run) == {"create": "failed"}
+    assert try_numbers(dag_run)["create"] == 1
+    assert _api_routes(admin) == {}
+    assert admin.records() == []
+    output = capfd.readouterr().out
+    for field in fields:
+        assert f"{field}" in output, field
+    audit = xcom(dag_run, "create", "genesys_audit")
+    assert audit["outcome"] == "invalid" and len(audit["validation_errors"]) >= len(fields)
+
+
+# -- validate_routing -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "message"),
+    [
+        ("workitem", {"queueId": UNKNOWN_QUEUE_ID}, f"queueId: queue {UNKNOWN_QUEUE_ID} does not exist"),
+        ("workitem", {"skillIds": [LEGACY_SKILL_ID]}, f"skillIds[0]: skill {LEGACY_SKILL_ID} is inactive"),
+        (
+            "callback",
+            {"routingData": {"queueId": UNKNOWN_QUEUE_ID}},
+            f"routingData.queueId: queue {UNKNOWN_QUEUE_ID} does not exist",
+        ),
+    ],
+)
+def test_validate_routing_fails_before_anything_is_created(
+    kind: str, change: dict[str, Any], message: str, admin: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag = _dag(kind, "routing")
+    payload = {**_payload(kind), **change}
+
+    dag_run = _run(dag, kind, 10, payload)
+
+    assert task_states(dag_run) == {"create": "failed"}
+    assert admin.records() == []
+    assert CREATE_ROUTE[kind] not in _api_routes(admin)
+    assert message in capfd.readouterr().out
+
+
+def test_validate_routing_passes_and_creates(admin: Any) -> None:
+    dag_run = _run(_dag("workitem", "routing"), "workitem", 11)
+
+    assert task_states(dag_run) == {"create": "success"}
+    routes = _api_routes(admin)
+    assert routes["GET /api/v2/routing/queues/{queue_id}"] == {"200": 1}
+    assert routes["GET /api/v2/routing/skills/{skill_id}"] == {"200": 1}
+
+
+# -- bulk -------------------------------------------------------------------------------------------------
+
+
+def test_bulk_workitems_retry_looks_keys_up_in_one_query(admin: Any) -> None:
+    admin.faults(drop_after_commit_next=1)
+
+    dag_run = run_dag(load_dag(FILE, "e2e_workitem_bulk"), logical_date=_date(12))
+
+    assert task_states(dag_run) == {"create_many": "success"}
+    assert try_numbers(dag_run)["create_many"] == 2
+    assert len(admin.records()) == 5 and admin.ledger()["duplicates"] == 0
+    summary = xcom(dag_run, "create_many")
+    assert summary["replayed"] == 5 and summary["created"] == 0 and summary["failed"] == 0
+    routes = _api_routes(admin)
+    assert routes[WORKITEMS] == {"201": 4, "dropped": 1}
+    assert routes[WORKITEMS_QUERY] == {"200": 1}  # the five keys of try 2 in one IN query
+    # routing checked once per task run: one queue, one skill, for five items (per try)
+    assert routes["GET /api/v2/routing/queues/{queue_id}"] == {"200": 2}
+    assert routes["GET /api/v2/routing/skills/{skill_id}"] == {"200": 2}
+
+
+def test_bulk_callbacks_fail_only_the_item_whose_answer_was_lost(admin: Any) -> None:
+    admin.faults(drop_after_commit_next=1)
+
+    dag_run = run_dag(load_dag(FILE, "e2e_callback_bulk"), logical_date=_date(13))
+
+    assert task_states(dag_run) == {"create_many": "failed"}
+    assert len(admin.records()) == 5 and admin.ledger()["duplicates"] == 0
+    routes = _api_routes(admin)
+    assert routes["POST /api/v2/conversations/callbacks"] == {"200": 4, "dropped": 1}
+    summary = xcom(dag_run, "create_many", "genesys_audit_summary")
+    assert summary["replayed"] == 4 and summary["failed"] == 1
