@@ -127,7 +127,9 @@ def main() -> int:
         failures += code != 0 or "state=success" not in output
         audit = last_json_after("genesys_audit", output)
         if audit:
-            print(f"  outcome {audit['outcome']}: interaction {audit['interaction_id']} (key {audit['idempotency_key']})")
+            print(
+                f"  outcome {audit['outcome']}: interaction {audit['interaction_id']} (key {audit['idempotency_key']})"
+            )
 
         ledger = requests.get(f"{base}/_sandbox/ledger", timeout=30).json()
         crm = requests.get(f"{base}/_sandbox/crm", timeout=30).json()

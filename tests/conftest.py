@@ -118,9 +118,7 @@ def sandbox(sandbox_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     requests.post(f"{sandbox_server.base_url}/_sandbox/reset", timeout=10).raise_for_status()
     clear_token_cache()
     monkeypatch.setenv("AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT", connection_json(sandbox_server.base_url))
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_GENESYS_NO_RETRY", connection_json(sandbox_server.base_url, max_attempts=1)
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_NO_RETRY", connection_json(sandbox_server.base_url, max_attempts=1))
     yield sandbox_server
     clear_token_cache()
 

@@ -10,7 +10,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = {
-    path.stem: path for folder in (ROOT / "example_dags", ROOT / "tests" / "e2e" / "dags") for path in folder.glob("*.py")
+    path.stem: path
+    for folder in (ROOT / "example_dags", ROOT / "tests" / "e2e" / "dags")
+    for path in folder.glob("*.py")
 }
 
 

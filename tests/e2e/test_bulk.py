@@ -47,8 +47,9 @@ def test_faults_on_every_valid_item_is_created_exactly_once(tmp_path: Path, admi
     source = _write(tmp_path / "items.jsonl", 200)
     admin.faults(error_rate=0.05, drop_after_commit_rate=0.05, rate_429=0.03, retry_after=1, seed=11)
 
-    dag_run = run_dag(load_dag("e2e_bulk"), logical_date=datetime(2026, 4, 1, tzinfo=timezone.utc),
-                      conf={"source": str(source)})
+    dag_run = run_dag(
+        load_dag("e2e_bulk"), logical_date=datetime(2026, 4, 1, tzinfo=timezone.utc), conf={"source": str(source)}
+    )
 
     assert task_states(dag_run)["bulk"] == "success"
     summary = xcom(dag_run, "bulk")
@@ -63,8 +64,9 @@ def test_faults_on_every_valid_item_is_created_exactly_once(tmp_path: Path, admi
 def test_invalid_rows_are_reported_with_their_position_and_never_sent(tmp_path: Path, admin: Any) -> None:
     source = _write(tmp_path / "items.jsonl", 40, invalid=8, seed=3)
 
-    dag_run = run_dag(load_dag("e2e_bulk"), logical_date=datetime(2026, 4, 2, tzinfo=timezone.utc),
-                      conf={"source": str(source)})
+    dag_run = run_dag(
+        load_dag("e2e_bulk"), logical_date=datetime(2026, 4, 2, tzinfo=timezone.utc), conf={"source": str(source)}
+    )
 
     summary = xcom(dag_run, "bulk")
     assert summary["invalid"] == 8 and summary["created"] == 32 and summary["total"] == 40
@@ -97,8 +99,9 @@ def test_killed_task_process_then_rerun_in_the_same_run_creates_each_item_once(t
     script.write_text(KILL_SCRIPT.format(root=str(ROOT), source=str(source)))
     admin.faults(latency_ms=40)
 
-    first = subprocess.Popen([sys.executable, str(script)], env=os.environ.copy(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        [sys.executable, str(script)], env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while len(admin.records()) < 120 and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.2)
@@ -108,8 +111,9 @@ def test_killed_task_process_then_rerun_in_the_same_run_creates_each_item_once(t
     assert 0 < created_before_kill < 300, created_before_kill
 
     admin.faults(latency_ms=0)
-    second = subprocess.run([sys.executable, str(script)], env=os.environ.copy(), capture_output=True,
-                            text=True, timeout=300, check=False)
+    second = subprocess.run(
+        [sys.executable, str(script)], env=os.environ.copy(), capture_output=True, text=True, timeout=300, check=False
+    )
     assert "FINAL_STATE success" in second.stdout, second.stdout[-3000:] + second.stderr[-3000:]
 
     _assert_exactly_once(admin, 300)

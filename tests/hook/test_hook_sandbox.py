@@ -200,18 +200,18 @@ def test_concurrent_threads_hitting_an_expired_token_refresh_it_once(sandbox: An
 
 
 def test_short_lived_token_is_refreshed_before_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    # expires_in = 2 s → refresh margin min(60, 2/2) = 1 s: the hook renews after 1 s, before any 401
-    config = SandboxConfig(client_id=CANARY_CLIENT_ID, client_secret=CANARY_CLIENT_SECRET, token_ttl_seconds=2)
+    # expires_in = 3 s → refresh margin min(60, 3/2) = 1.5 s: the hook renews after 1.5 s, before any 401
+    config = SandboxConfig(client_id=CANARY_CLIENT_ID, client_secret=CANARY_CLIENT_SECRET, token_ttl_seconds=3)
     with SandboxServer(config=config) as server:
         admin = SandboxAdmin(server.base_url)
         hook = GenesysCloudHook(use_connection(monkeypatch, server.base_url))
         hook.get(QUEUE_PATH)
         token = next(iter(genesys_cloud._TOKEN_CACHE.values()))
-        assert token.expires_at - time.monotonic() <= 1.0
+        assert token.expires_at - time.monotonic() <= 1.5
         hook.get(QUEUE_PATH)
         assert tokens_issued(admin) == 1
 
-        time.sleep(1.1)
+        time.sleep(1.6)
         hook.get(QUEUE_PATH)
 
         assert tokens_issued(admin) == 2

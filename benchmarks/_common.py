@@ -1,0 +1,166 @@
+"""What the benchmarks share: the sandbox in a child process, its admin routes, connections, results files.
+
+Everything runs on loopback against the bundled sandbox (``airflow_provider_genesys.sandbox``); nothing here
+talks to a real Genesys org.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from airflow_provider_genesys.sandbox import SandboxProcess  # noqa: E402
+
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+CLIENT_ID = "bench-client"
+CLIENT_SECRET = "bench-secret"
+INTERACTIONS_ROUTE = "POST /api/v2/interactions"
+#: Quota / pacing high enough that neither is what a figure measures (requests per minute).
+UNPACED = 1_000_000
+
+
+@contextmanager
+def sandbox_process(*, quota: int = UNPACED, latency_ms: int = 0, extra: Sequence[str] = ()) -> Iterator[Sandbox]:
+    """The sandbox in a child process (its CPU does not share this process's GIL), stopped on exit."""
+    process = SandboxProcess(
+        [
+            "--quota",
+            str(quota),
+            "--token-rate",
+            "100000",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+            "--latency-ms",
+            str(latency_ms),
+            *extra,
+        ]
+    ).start()
+    try:
+        yield Sandbox(process.base_url)
+    finally:
+        process.stop()
+
+
+class Sandbox:
+    """Client of the sandbox's ``/_sandbox`` admin routes."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, f"{self.base_url}/_sandbox/{path}", timeout=120, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Forget records, keys, request counts and tokens (the configured faults come back)."""
+        self._admin("POST", "reset")
+
+    def faults(self, **faults: Any) -> None:
+        """Replace the fault settings (``latency_ms=20``...)."""
+        self._admin("PUT", "faults", json=faults)
+
+    def requests_summary(self) -> dict[str, Any]:
+        return dict(self._admin("GET", "requests"))
+
+    def posts(self) -> dict[str, int]:
+        """Answers to ``POST /api/v2/interactions`` by status (``{"201": 990, "409": 10}``)."""
+        return dict(self.requests_summary()["by_route"].get(INTERACTIONS_ROUTE, {}))
+
+    def ledger(self) -> dict[str, Any]:
+        return dict(self._admin("GET", "ledger"))
+
+    def token(self) -> str:
+        """A bearer token issued by the sandbox (for clients that are not the Genesys hook)."""
+        response = self.http.post(
+            f"{self.base_url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def created_summary(self) -> dict[str, int]:
+        """Stored records and duplicates (records beyond the first per key), from the ledger."""
+        ledger = self.ledger()
+        return {"records": len(ledger["records"]), "duplicates": int(ledger["duplicates"])}
+
+
+def genesys_connection(base_url: str, *, requests_per_minute: int = UNPACED, **extra: Any) -> str:
+    """Airflow connection (JSON form) of type ``genesys_cloud`` pointing at the sandbox."""
+    settings: dict[str, Any] = {"requests_per_minute": requests_per_minute, "timeout": 30}
+    settings.update(extra)
+    return json.dumps(
+        {
+            "conn_type": "genesys_cloud",
+            "login": CLIENT_ID,
+            "password": CLIENT_SECRET,
+            "host": base_url,
+            "extra": settings,
+        }
+    )
+
+
+def use_connection(base_url: str, *, requests_per_minute: int = UNPACED, **extra: Any) -> None:
+    """Point ``genesys_cloud_default`` of this process at the sandbox and forget cached tokens."""
+    from airflow_provider_genesys.hooks.genesys_cloud import clear_token_cache
+
+    os.environ["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"] = genesys_connection(
+        base_url, requests_per_minute=requests_per_minute, **extra
+    )
+    clear_token_cache()
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Best (min), worst (max), median and relative spread ((max - min) / min) of repeated measurements."""
+    best, worst = min(values), max(values)
+    return {
+        "best": best,
+        "worst": worst,
+        "median": statistics.median(values),
+        "spread_pct": 100.0 * (worst - best) / best if best else 0.0,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def write_results(name: str, payload: dict[str, Any]) -> Path:
+    """Write ``benchmarks/results/<name>.json`` (git-ignored) and return its path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    document = {"benchmark": name, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine()}
+    document.update(payload)
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def print_figure(number: int | str, title: str, measured: str, goal: str, met: bool | None) -> None:
+    """One figure, clearly: ``Figure 2 — ...: measured ... (goal ...) MET``."""
+    verdict = "" if met is None else ("  [goal met]" if met else "  [goal MISSED]")
+    print(f"\nFigure {number} — {title}\n  measured: {measured}\n  goal:     {goal}{verdict}", flush=True)

@@ -1,0 +1,180 @@
+"""Callbacks and inbound emails at most once: the send journal decides, a lost answer is never re-sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_genesys.errors import GenesysApiError
+from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+from airflow_provider_genesys.journal import SendJournal, SendState
+from airflow_provider_genesys.kinds import PreparedItem, get_kind
+from airflow_provider_genesys.strategies import OutcomeUnknownError, create_at_most_once
+
+from .conftest import task_identity
+
+CREATE = {"callback": "POST /api/v2/conversations/callbacks", "email": "POST /api/v2/conversations/emails"}
+CONVERSATION = "GET /api/v2/conversations/{conversation_id}"
+KINDS = ["callback", "email"]
+
+
+def _journal(state_dir: str, kind: str, try_number: int = 1) -> SendJournal:
+    return SendJournal.open(task_identity(try_number), kind, state_dir=state_dir)
+
+
+def _with(item: PreparedItem, journal: SendJournal | None) -> PreparedItem:
+    item.journal = journal
+    return item
+
+
+def _api_requests(admin: Any) -> dict[str, dict[str, int]]:
+    return {route: counts for route, counts in admin.get("requests")["by_route"].items() if " /api/" in route}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_clean_create_is_one_request_and_is_journaled(
+    kind: str, hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    journal = _journal(state_dir, kind)
+    item = _with(item_of(kind), journal)
+
+    result = create_at_most_once(hook, get_kind(kind), item, False)
+
+    assert result.outcome == "created" and result.requests_sent == 1
+    assert result.record_id == admin.records()[0]["id"]
+    history = journal.history(item.key)
+    assert history.state is SendState.CREATED and history.record_id == result.record_id
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_later_try_replays_what_the_journal_says_was_created(
+    kind: str, hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    first = create_at_most_once(hook, get_kind(kind), _with(item_of(kind), _journal(state_dir, kind)), False)
+
+    later = _journal(state_dir, kind, try_number=2)
+    again = create_at_most_once(hook, get_kind(kind), _with(item_of(kind), later), True)
+
+    assert again.outcome == "replayed" and again.record_id == first.record_id and again.requests_sent == 1
+    assert _api_requests(admin) == {CREATE[kind]: {"200": 1}, CONVERSATION: {"200": 1}}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_dropped_answer_fails_as_unknown_and_is_never_resent(
+    kind: str, hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    admin.faults(drop_after_commit_next=1)
+    journal = _journal(state_dir, kind)
+    item = _with(item_of(kind), journal)
+
+    with pytest.raises(OutcomeUnknownError) as caught:
+        create_at_most_once(hook, get_kind(kind), item, False)  # the hook would retry: it must not
+
+    assert "Outcome unknown" in str(caught.value) and item.key in str(caught.value)
+    assert journal.history(item.key).state is SendState.SENT_UNKNOWN
+    later = _journal(state_dir, kind, try_number=2)
+    with pytest.raises(OutcomeUnknownError, match="try 1 sent it"):
+        create_at_most_once(hook, get_kind(kind), _with(item_of(kind), later), True)
+    assert _api_requests(admin) == {CREATE[kind]: {"dropped": 1}}
+    assert len(admin.records()) == 1
+
+
+def test_a_5xx_is_an_unknown_outcome_too(
+    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    admin.faults(fail_next=[503])
+    journal = _journal(state_dir, "callback")
+    item = _with(item_of("callback"), journal)
+
+    with pytest.raises(OutcomeUnknownError):
+        create_at_most_once(no_retry_hook, get_kind("callback"), item, False)
+    assert journal.history(item.key).state is SendState.SENT_UNKNOWN
+
+
+def test_a_429_is_retried_because_nothing_was_processed(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    admin.faults(fail_next=[429], retry_after=0)
+
+    result = create_at_most_once(
+        hook, get_kind("callback"), _with(item_of("callback"), _journal(state_dir, "callback")), False
+    )
+
+    assert result.outcome == "created" and result.requests_sent == 2
+    assert admin.requests_to(CREATE["callback"]) == {"429": 1, "200": 1}
+
+
+def test_a_rejected_create_is_journaled_and_may_be_sent_again(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    journal = _journal(state_dir, "email")
+    bad_queue = "5f6a7b8c-1d2e-4f30-9a41-b2c3d4e5f6ff"
+    item = _with(item_of("email", queueId=bad_queue), journal)
+
+    with pytest.raises(GenesysApiError) as caught:
+        create_at_most_once(hook, get_kind("email"), item, False)
+    assert not isinstance(caught.value, OutcomeUnknownError) and caught.value.status == 400
+    assert journal.history(item.key).state is SendState.REJECTED
+
+    later = _journal(state_dir, "email", try_number=2)
+    with pytest.raises(GenesysApiError):
+        create_at_most_once(hook, get_kind("email"), _with(item_of("email", queueId=bad_queue), later), True)
+    assert admin.requests_to(CREATE["email"]) == {"400": 2}
+
+
+def test_without_a_journal_a_later_try_refuses(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
+) -> None:
+    with pytest.raises(OutcomeUnknownError, match="keeps no send journal"):
+        create_at_most_once(hook, get_kind("callback"), item_of("callback"), True)
+    assert _api_requests(admin) == {}
+
+
+def test_a_later_try_that_sees_no_earlier_journal_refuses(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    journal = _journal(state_dir, "callback", try_number=2)  # no try 1 wrote here: another worker's disk?
+
+    with pytest.raises(OutcomeUnknownError, match="GENESYS_PROVIDER_STATE_DIR"):
+        create_at_most_once(hook, get_kind("callback"), _with(item_of("callback"), journal), True)
+    assert _api_requests(admin) == {}
+
+
+def test_a_later_try_creates_what_was_never_sent(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    _journal(state_dir, "callback")  # try 1 ran and sent nothing (e.g. stopped by a quota)
+    later = _journal(state_dir, "callback", try_number=2)
+
+    result = create_at_most_once(hook, get_kind("callback"), _with(item_of("callback"), later), True)
+
+    assert result.outcome == "created" and result.requests_sent == 1
+
+
+def test_a_journaled_record_that_does_not_carry_the_key_is_an_error(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    other = create_at_most_once(hook, get_kind("callback"), item_of("callback", external_id="OTHER"), False)
+    journal = _journal(state_dir, "callback")
+    item = item_of("callback")
+    journal.created(item.key, other.record_id)
+
+    with pytest.raises(GenesysApiError, match="does not carry"):
+        create_at_most_once(hook, get_kind("callback"), _with(item, journal), True)
+    assert len(admin.records()) == 1
+
+
+def test_a_journaled_record_genesys_no_longer_finds_is_not_recreated(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str, tmp_path: Path
+) -> None:
+    journal = _journal(state_dir, "email")
+    item = item_of("email")
+    journal.created(item.key, "00000000-0000-4000-8000-000000000000")
+
+    with pytest.raises(GenesysApiError, match="no longer finds") as caught:
+        create_at_most_once(hook, get_kind("email"), _with(item, journal), True)
+    assert caught.value.status == 404
+    assert admin.records() == []
