@@ -52,7 +52,8 @@ def sandbox_process(*, quota: int = UNPACED, latency_ms: int = 0, extra: Sequenc
         ]
     ).start()
     try:
-        yield Sandbox(process.base_url)
+        assert process.process is not None
+        yield Sandbox(process.base_url, pid=process.process.pid)
     finally:
         process.stop()
 
@@ -60,14 +61,22 @@ def sandbox_process(*, quota: int = UNPACED, latency_ms: int = 0, extra: Sequenc
 class Sandbox:
     """Client of the sandbox's ``/_sandbox`` admin routes."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, pid: int | None = None) -> None:
         self.base_url = base_url
+        self.pid = pid
         self.http = requests.Session()
 
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, f"{self.base_url}/_sandbox/{path}", timeout=120, **kwargs)
         response.raise_for_status()
         return response.json()
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the sandbox process has used so far."""
+        import psutil
+
+        times = psutil.Process(self.pid).cpu_times()
+        return float(times.user + times.system)
 
     def reset(self) -> None:
         """Forget records, keys, request counts and tokens (the configured faults come back)."""

@@ -38,6 +38,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_genesys.operators.interactions",
                     "airflow_provider_genesys.operators.crm",
+                    "airflow_provider_genesys.operators.workitem_jobs",
                 ],
             }
         ],
@@ -50,7 +51,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "Genesys Cloud",
-                "python-modules": ["airflow_provider_genesys.triggers.crm"],
+                "python-modules": [
+                    "airflow_provider_genesys.triggers.crm",
+                    "airflow_provider_genesys.triggers.workitem_jobs",
+                ],
             }
         ],
         "extra-links": ["airflow_provider_genesys.links.GenesysInteractionLink"],
