@@ -173,3 +173,108 @@ def print_figure(number: int | str, title: str, measured: str, goal: str, met: b
     """One figure, clearly: ``Figure 2 — ...: measured ... (goal ...) MET``."""
     verdict = "" if met is None else ("  [goal met]" if met else "  [goal MISSED]")
     print(f"\nFigure {number} — {title}\n  measured: {measured}\n  goal:     {goal}{verdict}", flush=True)
+
+
+class AirflowHome:
+    """A throw-away AIRFLOW_HOME with a migrated SQLite metadata DB (``airflow db migrate``, as a user would).
+
+    :param prefix: prefix of the temporary directory.
+    """
+
+    def __init__(self, prefix: str = "genesys-bench-airflow-") -> None:
+        import tempfile
+
+        self.path = Path(tempfile.mkdtemp(prefix=prefix))
+        self.state_dir = self.path / "genesys-state"
+
+    def env(self, dags_folder: Path, **extra: str) -> dict[str, str]:
+        """Environment of an ``airflow`` command (or a ``dag.test()`` script) using this home."""
+        env = os.environ.copy()
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.path),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.path / 'airflow.db'}",
+                "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+                "GENESYS_PROVIDER_STATE_DIR": str(self.state_dir),
+                "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+            }
+        )
+        env.update(extra)
+        return env
+
+    def migrate(self) -> float:
+        """``airflow db migrate``; return its wall time."""
+        import subprocess
+
+        dags = self.path / "dags"
+        dags.mkdir(exist_ok=True)
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=self.env(dags),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        return time.perf_counter() - started
+
+    def cleanup(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> AirflowHome:
+        self.migrate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+def run_timed(command: list[str], env: dict[str, str], log_path: Path, timeout: float) -> tuple[int, float, str]:
+    """Run ``command`` with its output in ``log_path``; return (exit code, wall seconds, output).
+
+    A run that exceeds ``timeout`` is killed (its process group) and reported with exit code -9.
+    """
+    import signal
+    import subprocess
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w", encoding="utf-8") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+            code = -9
+        wall = time.perf_counter() - started
+    return code, wall, log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def interaction_items(count: int, *, seed: int = 20261128) -> list[tuple[str, dict[str, Any]]]:
+    """``count`` valid datagen rows as ``(external_id, body)`` (the body without ``external_id``)."""
+    from benchmarks.datagen import rows
+
+    items = []
+    for line in rows(count, seed=seed):
+        data = json.loads(line)
+        items.append((str(data.pop("external_id")), data))
+    return items
+
+
+def write_jsonl(path: Path, count: int, *, seed: int = 20261128) -> Path:
+    """Write ``count`` valid datagen rows (JSON lines, streaming) to ``path``."""
+    from benchmarks.datagen import rows
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for line in rows(count, seed=seed):
+            handle.write(line + "\n")
+    return path

@@ -281,3 +281,72 @@ def test_bulk_callbacks_fail_only_the_item_whose_answer_was_lost(admin: Any) -> 
     assert routes["POST /api/v2/conversations/callbacks"] == {"200": 4, "dropped": 1}
     summary = xcom(dag_run, "create_many", "genesys_audit_summary")
     assert summary["replayed"] == 4 and summary["failed"] == 1
+
+
+# -- workitem bulk add jobs -------------------------------------------------------------------------------
+
+JOBS = "POST /api/v2/taskmanagement/workitems/bulk/add/jobs"
+
+
+def _records(n: int = 5, **changes: Any) -> list[dict[str, Any]]:
+    return [{**_payload("workitem"), "external_id": f"CASE-{i}", **changes} for i in range(n)]
+
+
+def _run_jobs(day: int, deferrable: bool = False, records: list[dict[str, Any]] | None = None) -> Any:
+    dag = load_dag(FILE, "e2e_workitem_jobs_deferrable" if deferrable else "e2e_workitem_jobs")
+    return run_dag(dag, logical_date=_date(day), conf={"records": records or _records()})
+
+
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_bulk_jobs_create_every_workitem_once(deferrable: bool, admin: Any) -> None:
+    dag_run = _run_jobs(14, deferrable)
+
+    assert task_states(dag_run) == {"add_jobs": "success"}
+    records = admin.records()
+    assert len(records) == 5 and admin.ledger()["duplicates"] == 0
+    summary = xcom(dag_run, "add_jobs")
+    assert summary["created"] == 5 and summary["failed"] == 0
+    assert {item["interaction_id"] for item in summary["items"]} == {record["id"] for record in records}
+    assert _api_routes(admin)[JOBS] == {"202": 3}  # 5 items in batches of 2
+
+
+def test_bulk_jobs_cleared_replay_without_a_new_job(admin: Any) -> None:
+    _run_jobs(15)
+    again = _run_jobs(15)
+
+    assert task_states(again) == {"add_jobs": "success"}
+    assert len(admin.records()) == 5
+    summary = xcom(again, "add_jobs")
+    assert summary["replayed"] == 5 and summary["created"] == 0
+    routes = _api_routes(admin)
+    assert routes[JOBS] == {"202": 3} and routes[WORKITEMS_QUERY] == {"200": 1}
+
+
+def test_bulk_jobs_report_rejected_entities_per_item(admin: Any) -> None:
+    records = _records()
+    records[3]["queueId"] = UNKNOWN_QUEUE_ID
+
+    dag_run = _run_jobs(16, records=records)
+
+    assert task_states(dag_run) == {"add_jobs": "failed"}
+    assert try_numbers(dag_run)["add_jobs"] == 2
+    assert len(admin.records()) == 4 and admin.ledger()["duplicates"] == 0
+    summary = xcom(dag_run, "add_jobs", "genesys_audit_summary")  # of try 2: the four were found, not re-sent
+    assert summary["replayed"] == 4 and summary["failed"] == 1
+    audits = xcom(dag_run, "add_jobs", "genesys_audit")
+    failed = [audit for audit in audits if audit["outcome"] == "failed"]
+    assert [audit["external_id"] for audit in failed] == ["CASE-3"]
+    assert UNKNOWN_QUEUE_ID in failed[0]["error"] and "bulk add job" in failed[0]["error"]
+
+
+def test_bulk_jobs_lost_submission_is_not_resent_and_the_retry_finds_its_workitems(admin: Any) -> None:
+    admin.faults(drop_after_commit_next=1)
+
+    dag_run = _run_jobs(17)
+
+    assert task_states(dag_run) == {"add_jobs": "success"}
+    assert try_numbers(dag_run)["add_jobs"] == 2
+    assert len(admin.records()) == 5 and admin.ledger()["duplicates"] == 0
+    summary = xcom(dag_run, "add_jobs")
+    assert summary["replayed"] == 5
+    assert _api_routes(admin)[JOBS] == {"dropped": 1, "202": 2}

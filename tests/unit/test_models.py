@@ -311,7 +311,7 @@ def test_audit_record_has_every_documented_field() -> None:
         "timestamp", "dag_id", "task_id", "run_id", "map_index", "try_number", "kind", "interaction_type",
         "idempotency_key", "external_id", "position", "validation_passed", "validation_errors", "http_status",
         "attempts", "latency_ms", "outcome", "interaction_id", "correlation_id", "oauth_client_id", "error",
-        "requests_sent",
+        "requests_sent", "queue_id",
     }  # fmt: skip
 
 
@@ -342,6 +342,7 @@ def test_item_result_from_audit_record() -> None:
     assert result.to_xcom() == {
         "position": 4, "outcome": "created", "external_id": "CASE-9", "key": "ab" * 32, "interaction_id": "wi-1",
         "http_status": 201, "error_code": None, "correlation_id": "corr-1", "error": None,
+        "kind": "workitem", "interaction_type": None, "queue_id": None,
     }  # fmt: skip
     with pytest.raises(ValueError):
         ItemResult.from_audit_record(audit())

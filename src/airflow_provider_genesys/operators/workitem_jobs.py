@@ -116,24 +116,24 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
         if job_ids and self.deferrable:
             self.defer(
                 trigger=GenesysWorkitemJobsTrigger(
-                    genesys_conn_id=self.genesys_conn_id, job_ids=job_ids, poll_interval=self.poll_interval
+                    genesys_conn_id=self.genesys_conn_id,
+                    job_ids=job_ids,
+                    poll_interval=self.poll_interval,
+                    carry=state,
                 ),
                 method_name="execute_complete",
-                kwargs={"state": state},
                 timeout=timedelta(seconds=self.job_timeout),
             )
         if job_ids:
             wait_for_jobs(self.hook, job_ids, poll_interval=self.poll_interval, timeout=self.job_timeout)
         return self._finish(context, task, state)
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, state: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Resume after the trigger: read the jobs' results and report."""
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger: read the jobs' results (the state comes back in the event) and report."""
         if not event or event.get("status") != "success":
             message = (event or {}).get("message", "no event")
             raise GenesysApiError(status=None, message=f"waiting for the bulk add jobs failed: {message}")
-        return self._finish(context, TaskIdentity.from_context(context), state or {})
+        return self._finish(context, TaskIdentity.from_context(context), dict(event.get("carry") or {}))
 
     # -- helpers ----------------------------------------------------------------------------------------
 

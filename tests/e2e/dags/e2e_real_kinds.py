@@ -124,3 +124,31 @@ e2e_workitem_routing_dag = _routing_checked("workitem")
 e2e_callback_routing_dag = _routing_checked("callback")
 e2e_workitem_bulk_dag = _bulk("workitem")
 e2e_callback_bulk_dag = _bulk("callback")
+
+
+def _bulk_jobs(deferrable: bool) -> DAG:
+    from airflow_provider_genesys.operators.workitem_jobs import GenesysBulkAddWorkitemsOperator
+
+    with DAG(
+        dag_id=f"e2e_workitem_jobs{'_deferrable' if deferrable else ''}",
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        render_template_as_native_obj=True,
+        params={"records": [{**PAYLOADS["workitem"], "external_id": f"CASE-{n}"} for n in range(5)]},
+        default_args={"retries": 1, "retry_delay": timedelta(seconds=1)},
+    ) as dag:
+        GenesysBulkAddWorkitemsOperator(
+            task_id="add_jobs",
+            interactions="{{ params.records }}",
+            genesys_conn_id="genesys_no_retry",
+            batch_size=2,
+            deferrable=deferrable,
+            poll_interval=0.1,
+            job_timeout=30,
+        )
+    return dag
+
+
+e2e_workitem_jobs_dag = _bulk_jobs(deferrable=False)
+e2e_workitem_jobs_deferrable_dag = _bulk_jobs(deferrable=True)
