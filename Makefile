@@ -19,7 +19,7 @@ help:
 	.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
 sync: $(if $(findstring .tools/bin/uv,$(UV)),.tools/bin/uv)
-	$(UV) sync --locked --python 3.11
+	$(UV) sync --locked
 
 lint: sync
 	$(UV) run --no-sync ruff check src tests example_dags benchmarks scripts

@@ -465,10 +465,9 @@ def expected_keys(kind: str, items: list[dict[str, Any]], run_id: str, *, task_i
 
 
 def tally(creates_by_key: Mapping[str, int], keys: list[str]) -> tuple[int, int]:
-    """(duplicates, lost): records beyond one per expected key (plus records of unexpected keys), keys never created."""
+    """(duplicates, lost) of one run's items: records beyond one per key, keys without any record."""
     wanted = set(keys)
     duplicates = sum(max(0, creates_by_key.get(key, 0) - 1) for key in wanted)
-    duplicates += sum(count for key, count in creates_by_key.items() if key not in wanted)
     lost = sum(1 for key in wanted if creates_by_key.get(key, 0) == 0)
     return duplicates, lost
 

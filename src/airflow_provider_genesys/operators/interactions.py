@@ -441,6 +441,8 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 record(audit, error_code="invalid")
             invalid_count = len(invalid_audits)
             if invalid_count and self.on_invalid == "fail":
+                # the refused items' audit records reach XCom like any run's (the report below lists only 50)
+                context["ti"].xcom_push(key=AUDIT_XCOM_KEY, value=kept_audits if not many else audit_file)
                 raise AirflowFailException(
                     self._invalid_report(invalid_errors, total)
                     + "\nNothing was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
