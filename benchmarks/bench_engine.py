@@ -166,7 +166,7 @@ RESUME_DAG = textwrap.dedent(
         GenesysBulkCreateInteractionsOperator(task_id="bulk", source=SOURCE, max_concurrency=8, progress_interval=2.0)
 
 
-    bench_resume()
+    bench_resume_dag = bench_resume()
     """
 )
 

@@ -78,6 +78,8 @@ class GenesysApiError(GenesysError):
         self.path = path
         self.body = body
         self.attempts = attempts
+        #: True when an attempt may have reached Genesys without its answer arriving (set by the hook).
+        self.unknown_outcome = False
         super().__init__(self._render())
 
     def _render(self) -> str:

@@ -306,12 +306,14 @@ def create_at_most_once(
             journal.unknown(item.key, error.message)
         raise
     except GenesysApiError as error:
+        # a 4xx, or a connection that never opened, created nothing; anything else may have
+        may_exist = error.unknown_outcome or (error.status is not None and error.status >= 500)
         if journal is not None:
-            if error.status is not None and 400 <= error.status < 500:
-                journal.rejected(item.key, str(error))
-            else:
+            if may_exist:
                 journal.unknown(item.key, str(error))
-        if error.status is None or error.status >= 500:
+            else:
+                journal.rejected(item.key, str(error))
+        if may_exist:
             raise OutcomeUnknownError(
                 _unknown_message(spec, item, f"the create was sent and no answer came ({error})"),
                 cause=error,

@@ -178,3 +178,26 @@ def test_a_journaled_record_genesys_no_longer_finds_is_not_recreated(
         create_at_most_once(hook, get_kind("email"), _with(item, journal), True)
     assert caught.value.status == 404
     assert admin.records() == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_create_whose_connection_never_opened_stays_safe_to_send(
+    kind: str, item_of: Callable[..., PreparedItem], state_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_genesys.sandbox import SandboxConfig, SandboxServer
+    from tests.conftest import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET, connection_json
+
+    server = SandboxServer(SandboxConfig(client_id=CANARY_CLIENT_ID, client_secret=CANARY_CLIENT_SECRET)).start()
+    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_GONE", connection_json(server.base_url, max_attempts=2))
+    hook = GenesysCloudHook("genesys_gone")
+    hook.get_token()  # cached; then the server goes away, so every create is refused before it is sent
+    server.stop()
+    journal = _journal(state_dir, kind)
+    item = _with(item_of(kind), journal)
+
+    with pytest.raises(GenesysApiError) as caught:
+        create_at_most_once(hook, get_kind(kind), item, False)
+
+    assert not isinstance(caught.value, OutcomeUnknownError)
+    assert caught.value.status is None and caught.value.unknown_outcome is False
+    assert journal.history(item.key).state is SendState.REJECTED  # nothing reached Genesys: a retry may send

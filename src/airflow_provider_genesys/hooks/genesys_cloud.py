@@ -380,6 +380,8 @@ class GenesysCloudHook(BaseHook):
         except _AttemptFailed as failed:
             error = failed.error
             error.attempts = state["attempts"]
+            # whether any attempt may have reached Genesys: callers without server-side idempotency need it
+            error.unknown_outcome = bool(state["unknown"])
             raise error from None
         response.attempts = state["attempts"]
         response.throttled = state["throttled"]

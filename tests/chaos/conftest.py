@@ -1,0 +1,21 @@
+"""The chaos matrix in its short form: one shared Matrix (canary credentials of the suite, one fork server)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.chaos_scenarios import Matrix
+from benchmarks.chaos_support import Canaries
+from tests.conftest import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET
+
+
+@pytest.fixture(scope="session")
+def chaos_matrix() -> Iterator[Matrix]:
+    """Short-form scenarios; every scenario's evidence stays in it for the secret-hygiene scan of scenario 8."""
+    matrix = Matrix(short=True, canaries=Canaries(client_id=CANARY_CLIENT_ID, client_secret=CANARY_CLIENT_SECRET))
+    try:
+        yield matrix
+    finally:
+        matrix.close()
