@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from benchmarks.datagen import rows
-from tests.e2e.airflow_support import ROOT, load_dag, run_dag, task_states, xcom
+from tests.e2e.airflow_support import ROOT, load_dag, run_dag, task_states, try_numbers, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -122,3 +122,28 @@ def test_killed_task_process_then_rerun_in_the_same_run_creates_each_item_once(t
     posts = admin.requests_to("POST /api/v2/interactions")
     sent = sum(posts.values())
     assert sent <= 2 * 300, posts  # replays cost at most one request each
+
+
+def test_a_server_failure_is_retried_by_airflow_and_ends_exactly_once(admin: Any) -> None:
+    admin.faults(fail_next=[503])
+
+    dag_run = run_dag(load_dag("e2e_bulk_retries"), logical_date=datetime(2026, 4, 4, tzinfo=timezone.utc))
+
+    assert task_states(dag_run)["bulk"] == "success"
+    assert try_numbers(dag_run)["bulk"] == 2
+    summary = xcom(dag_run, "bulk")
+    assert summary["created"] + summary["replayed"] == 3 and summary["failed"] == 0
+    _assert_exactly_once(admin, 3)
+
+
+def test_a_rejection_that_a_retry_cannot_change_fails_without_retrying(admin: Any) -> None:
+    admin.faults(fail_next=[403])
+
+    dag_run = run_dag(load_dag("e2e_bulk_retries"), logical_date=datetime(2026, 4, 5, tzinfo=timezone.utc))
+
+    assert task_states(dag_run)["bulk"] == "failed"
+    assert try_numbers(dag_run)["bulk"] == 1
+    summary = xcom(dag_run, "bulk", "genesys_audit_summary")  # a failed task has no return value
+    assert summary["failed"] == 1 and summary["created"] == 2
+    failed = [audit for audit in xcom(dag_run, "bulk", "genesys_audit") if audit["outcome"] == "failed"]
+    assert failed[0]["http_status"] == 403 and failed[0]["correlation_id"] and failed[0]["external_id"] == "CASE-R0"

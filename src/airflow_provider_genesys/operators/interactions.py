@@ -520,7 +520,11 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 + f"\nmax_invalid={self.max_invalid!r} allows fewer; the valid items were created."
             )
         if problems:
-            raise GenesysBulkCreateError("\n".join(problems), summary=summary_xcom)
+            message = "\n".join(problems)
+            if not any(_retry_may_help(result) for result in failures):
+                # invalid input, 4xx rejections and unknown outcomes stay as they are on a retry
+                raise AirflowFailException(message + "\nA retry cannot change this outcome; not retrying.")
+            raise GenesysBulkCreateError(message, summary=summary_xcom)
         return summary_xcom
 
     def _invalid_allowed(self, invalid: int, total: int) -> bool:
@@ -549,6 +553,13 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         if len(failures) > REPORT_LINES:
             lines.append(f"  ... and {len(failures) - REPORT_LINES} more (see the per-item results).")
         return "\n".join(lines)
+
+
+def _retry_may_help(result: ItemResult) -> bool:
+    """A failed item may succeed on a retry: throttled, a server or network failure, not an unknown outcome."""
+    if result.error_code == "outcome.unknown":
+        return False
+    return result.http_status is None or result.http_status >= 500 or result.http_status in (408, 409, 429)
 
 
 class GenesysBulkCreateError(GenesysApiError):
