@@ -194,7 +194,7 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
                 task, spec, error, position=None, external_id=external_id, oauth_client_id=self._client_id()
             )
             self._emit(context, task, audit)
-            raise AirflowFailException(f"{error}\nNothing was sent to Genesys.") from None
+            raise AirflowFailException(f"{error}\nNo create request was sent to Genesys.") from None
 
         engine = CreationEngine(self.hook, spec, task, logger=self.log, journal=journal)
         outcome = engine.create_one(item, outcome_unknown=self._resumed(task, journal))
@@ -445,7 +445,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 context["ti"].xcom_push(key=AUDIT_XCOM_KEY, value=kept_audits if not many else audit_file)
                 raise AirflowFailException(
                     self._invalid_report(invalid_errors, total)
-                    + "\nNothing was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
+                    + "\nNo create request was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
                 )
 
             def on_outcome(outcome: ItemOutcome) -> None:

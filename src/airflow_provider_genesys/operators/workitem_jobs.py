@@ -90,7 +90,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
         if invalid and self.on_invalid == "fail":
             raise AirflowFailException(
                 self._invalid_report([error for _, _, error in invalid], len(items) + len(invalid))
-                + "\nNothing was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
+                + "\nNo create request was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
             )
         if self._resumed(task, journal):
             items = list(mark_existing(self.hook, items))
