@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     ROOT,
     UNPACED,
     AirflowHome,
@@ -53,10 +53,10 @@ from _common import (  # noqa: E402
     write_results,
 )
 
-from airflow_provider_genesys.creation import CreationEngine, TaskIdentity, prepare_item  # noqa: E402
-from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, clear_token_cache  # noqa: E402
-from airflow_provider_genesys.kinds import CreateResult, PreparedItem, get_kind  # noqa: E402
-from airflow_provider_genesys.models.audit import ItemResult  # noqa: E402
+from airflow_provider_genesys.creation import CreationEngine, TaskIdentity, prepare_item
+from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, clear_token_cache
+from airflow_provider_genesys.kinds import CreateResult, PreparedItem, get_kind
+from airflow_provider_genesys.models.audit import ItemResult
 
 SPEC = get_kind("interaction")
 
@@ -127,7 +127,7 @@ def figure_2(runs: int, count: int = 5000, concurrency: int = 16, latency_ms: in
     walls = [r["wall_s"] for r in ok] or [float("nan")]
     paced_walls = [r["wall_s"] for r in results["paced_1e6_per_min"]]
     best = min(walls)
-    figure = {
+    figure: dict[str, Any] = {
         "measured": (
             f"{best:.2f} s = {best / bound:.2f}x the bound {bound:.2f} s (pacing off); with the pacer on at "
             f"1,000,000/min: {min(paced_walls):.2f} s = {min(paced_walls) / bound:.2f}x"
@@ -200,8 +200,11 @@ def figure_4(runs: int, count: int = 1000) -> dict[str, Any]:
                 ratio = sum(posts.values()) / max(created["records"], 1)
                 ok = code == 0 and "state=success" in output and created["records"] == count
                 clean.append({"ok": ok, "posts": posts, **created, "requests_per_record": round(ratio, 4)})
-                print(f"  run {run} clean:   {sum(posts.values())} requests / {created['records']} records = "
-                      f"{ratio:.3f}  {posts}{'' if ok else '  [RUN NOT OK]'}", flush=True)
+                print(
+                    f"  run {run} clean:   {sum(posts.values())} requests / {created['records']} records = "
+                    f"{ratio:.3f}  {posts}{'' if ok else '  [RUN NOT OK]'}",
+                    flush=True,
+                )
 
                 # (b) killed halfway, then the same DAG run again
                 sandbox.reset()
@@ -211,8 +214,9 @@ def figure_4(runs: int, count: int = 1000) -> dict[str, Any]:
                 log_path = workdir / "logs" / f"killed-{run}.log"
                 log_path.parent.mkdir(parents=True, exist_ok=True)
                 with log_path.open("w") as log:
-                    first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                             start_new_session=True)
+                    first = subprocess.Popen(
+                        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    )
                     deadline = time.monotonic() + 180
                     while time.monotonic() < deadline and first.poll() is None:
                         if sandbox.posts().get("201", 0) >= count // 2:
@@ -247,14 +251,17 @@ def figure_4(runs: int, count: int = 1000) -> dict[str, Any]:
                         "requests_per_record": round(ratio, 4),
                     }
                 )
-                print(f"  run {run} killed at {before} records, re-run: {sum(posts.values())} requests / "
-                      f"{created['records']} records = {ratio:.3f}, duplicates {created['duplicates']}  {posts}"
-                      f"{'' if ok else '  [RUN NOT OK]'}", flush=True)
+                print(
+                    f"  run {run} killed at {before} records, re-run: {sum(posts.values())} requests / "
+                    f"{created['records']} records = {ratio:.3f}, duplicates {created['duplicates']}  {posts}"
+                    f"{'' if ok else '  [RUN NOT OK]'}",
+                    flush=True,
+                )
     finally:
         home.cleanup()
     clean_ok = [r["requests_per_record"] for r in clean if r["ok"]]
     resumed_ok = [r["requests_per_record"] for r in resumed if r["ok"]]
-    figure = {
+    figure: dict[str, Any] = {
         "measured": (
             f"clean run {', '.join(f'{v:.2f}' for v in clean_ok) or 'n/a'}; killed halfway + re-run "
             f"{', '.join(f'{v:.2f}' for v in resumed_ok) or 'n/a'} (one value per run)"
@@ -262,8 +269,9 @@ def figure_4(runs: int, count: int = 1000) -> dict[str, Any]:
         "goal": "exactly 1.00 clean; <= 2.0 after a kill halfway and a re-run",
         "met": bool(clean_ok) and bool(resumed_ok) and all(v == 1.0 for v in clean_ok) and max(resumed_ok) <= 2.0,
     }
-    print_figure(4, "requests per created record (counted by the sandbox)", figure["measured"], figure["goal"],
-                 figure["met"])
+    print_figure(
+        4, "requests per created record (counted by the sandbox)", figure["measured"], figure["goal"], figure["met"]
+    )
     return {"items": count, "clean": clean, "killed_and_rerun": resumed, "figure": figure, "log_dir": str(workdir)}
 
 
@@ -277,8 +285,14 @@ def figure_5(runs: int, count: int = 10_000) -> dict[str, Any]:
     engine = CreationEngine(GenesysCloudHook(), SPEC, task)
     rows = interaction_items(count, seed=5)
     result = CreateResult(
-        outcome="created", record={}, record_id="5f0d2c4e-0000-4000-8000-000000000000", http_status=201,
-        correlation_id="c0ffee00-0000-4000-8000-000000000000", attempts=1, requests_sent=1, latency_ms=21.5,
+        outcome="created",
+        record={},
+        record_id="5f0d2c4e-0000-4000-8000-000000000000",
+        http_status=201,
+        correlation_id="c0ffee00-0000-4000-8000-000000000000",
+        attempts=1,
+        requests_sent=1,
+        latency_ms=21.5,
     )
 
     def one(position: int, external_id: str, body: dict[str, Any]) -> tuple[int, int]:
@@ -302,19 +316,33 @@ def figure_5(runs: int, count: int = 10_000) -> dict[str, Any]:
         p95s.append(samples_ms[int(0.95 * len(samples_ms))])
         means.append(statistics.fmean(samples_ms))
         prepare_medians.append(statistics.median(prepare / 1e6 for _, prepare in samples))
-        print(f"  run {run}: median {medians[-1]:.3f} ms, p95 {p95s[-1]:.3f} ms, mean {means[-1]:.3f} ms "
-              f"(of which prepare_item, median {prepare_medians[-1]:.3f} ms)", flush=True)
+        print(
+            f"  run {run}: median {medians[-1]:.3f} ms, p95 {p95s[-1]:.3f} ms, mean {means[-1]:.3f} ms "
+            f"(of which prepare_item, median {prepare_medians[-1]:.3f} ms)",
+            flush=True,
+        )
     best = min(medians)
-    figure = {
+    figure: dict[str, Any] = {
         "measured": f"median {best:.3f} ms per record (p95 {min(p95s):.3f} ms, mean {min(means):.3f} ms)",
         "goal": "median <= 0.5 ms",
         "met": best <= 0.5,
     }
-    print_figure(5, "client CPU per record (validate + key + serialize + audit)",
-                 figure["measured"] + f"  (best of {runs}, spread {spread(medians)['spread_pct']:.0f}%)",
-                 figure["goal"], figure["met"])
-    return {"rows": count, "median_ms": medians, "prepare_median_ms": prepare_medians, "p95_ms": p95s, "mean_ms": means, "spread": spread(medians),
-            "figure": figure}
+    print_figure(
+        5,
+        "client CPU per record (validate + key + serialize + audit)",
+        figure["measured"] + f"  (best of {runs}, spread {spread(medians)['spread_pct']:.0f}%)",
+        figure["goal"],
+        figure["met"],
+    )
+    return {
+        "rows": count,
+        "median_ms": medians,
+        "prepare_median_ms": prepare_medians,
+        "p95_ms": p95s,
+        "mean_ms": means,
+        "spread": spread(medians),
+        "figure": figure,
+    }
 
 
 def main() -> int:

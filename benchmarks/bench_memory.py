@@ -30,7 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+import psutil
+from _common import (
     UNPACED,
     print_figure,
     sandbox_process,
@@ -40,9 +41,7 @@ from _common import (  # noqa: E402
     write_results,
 )
 
-import psutil  # noqa: E402
-
-from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator  # noqa: E402
+from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator
 
 MB = 1024 * 1024
 
@@ -93,7 +92,7 @@ def execute(source: Path, run_id: str, concurrency: int) -> tuple[dict[str, Any]
         progress_interval=15.0,
     )
     ti = StubTaskInstance(run_id)
-    summary = operator.execute({"ti": ti, "run_id": run_id})  # type: ignore[arg-type]
+    summary = operator.execute({"ti": ti, "run_id": run_id})  # type: ignore[typeddict-item]
     return summary, ti
 
 
@@ -107,8 +106,10 @@ def main() -> int:
     os.environ["GENESYS_PROVIDER_STATE_DIR"] = str(workdir / "state")
     source = write_jsonl(workdir / "rows.jsonl", args.rows, seed=6)
     warmup = write_jsonl(workdir / "warmup.jsonl", 200, seed=60)
-    print(f"Figure 6: {args.rows} rows ({source.stat().st_size / MB:.1f} MB of JSONL) through the bulk operator",
-          flush=True)
+    print(
+        f"Figure 6: {args.rows} rows ({source.stat().st_size / MB:.1f} MB of JSONL) through the bulk operator",
+        flush=True,
+    )
     runs: list[dict[str, Any]] = []
     with sandbox_process(quota=UNPACED) as sandbox:
         for run in range(1, args.runs + 1):
@@ -142,10 +143,12 @@ def main() -> int:
                 "ok": summary["created"] == args.rows and summary["failed"] == 0,
             }
             runs.append(result)
-            print(f"  run {run}: {wall:.1f} s, created {summary['created']}, peak RSS growth "
-                  f"{result['peak_rss_growth_mb']} MB (ru_maxrss growth {result['ru_maxrss_growth_mb']} MB, baseline "
-                  f"{result['baseline_rss_mb']} MB), XCom {xcom_bytes} bytes{'' if result['ok'] else '  [NOT OK]'}",
-                  flush=True)
+            print(
+                f"  run {run}: {wall:.1f} s, created {summary['created']}, peak RSS growth "
+                f"{result['peak_rss_growth_mb']} MB (ru_maxrss growth {result['ru_maxrss_growth_mb']} MB, baseline "
+                f"{result['baseline_rss_mb']} MB), XCom {xcom_bytes} bytes{'' if result['ok'] else '  [NOT OK]'}",
+                flush=True,
+            )
     ok = [r for r in runs if r["ok"]]
     if not ok:
         write_results("fig6_memory", {"rows": args.rows, "runs": runs})
@@ -153,16 +156,19 @@ def main() -> int:
         return 1
     growths = [r["peak_rss_growth_mb"] for r in ok]
     best = min(ok, key=lambda r: r["peak_rss_growth_mb"])
-    figure = {
+    figure: dict[str, Any] = {
         "measured": f"peak RSS growth {best['peak_rss_growth_mb']:.1f} MB, XCom {best['xcom_bytes']:,} bytes",
         "goal": "peak RSS growth <= 64 MB; XCom payload <= 1 MB",
         "met": best["peak_rss_growth_mb"] <= 64 and max(r["xcom_bytes"] for r in ok) <= MB,
     }
-    print_figure(6, f"{args.rows}-row JSONL through the bulk operator (execute() with a stub TI, real sandbox)",
-                 figure["measured"] + f"  (best of {len(ok)}; growth over runs {growths} MB)",
-                 figure["goal"], figure["met"])
-    path = write_results("fig6_memory", {"rows": args.rows, "runs": runs, "spread": spread(growths),
-                                         "figure": figure})
+    print_figure(
+        6,
+        f"{args.rows}-row JSONL through the bulk operator (execute() with a stub TI, real sandbox)",
+        figure["measured"] + f"  (best of {len(ok)}; growth over runs {growths} MB)",
+        figure["goal"],
+        figure["met"],
+    )
+    path = write_results("fig6_memory", {"rows": args.rows, "runs": runs, "spread": spread(growths), "figure": figure})
     print(f"  results: {path}")
     return 0
 

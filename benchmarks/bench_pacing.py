@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     interaction_items,
     print_figure,
     sandbox_process,
@@ -27,9 +27,9 @@ from _common import (  # noqa: E402
     write_results,
 )
 
-from airflow_provider_genesys.creation import CreationEngine, TaskIdentity, prepare_item  # noqa: E402
-from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, clear_token_cache  # noqa: E402
-from airflow_provider_genesys.kinds import get_kind  # noqa: E402
+from airflow_provider_genesys.creation import CreationEngine, TaskIdentity, prepare_item
+from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, clear_token_cache
+from airflow_provider_genesys.kinds import get_kind
 
 QUOTA = 3000
 ITEMS = 1500
@@ -43,8 +43,11 @@ def main() -> int:
     args = parser.parse_args()
     spec = get_kind("interaction")
     ideal = args.items / QUOTA * 60
-    print(f"Figure 3: {args.items} items, sandbox quota {QUOTA}/min, requests_per_minute {QUOTA}, "
-          f"concurrency {args.concurrency}; ideal {ideal:.1f} s", flush=True)
+    print(
+        f"Figure 3: {args.items} items, sandbox quota {QUOTA}/min, requests_per_minute {QUOTA}, "
+        f"concurrency {args.concurrency}; ideal {ideal:.1f} s",
+        flush=True,
+    )
     runs: list[dict[str, Any]] = []
     with sandbox_process(quota=QUOTA) as sandbox:
         for run in range(1, args.runs + 1):
@@ -77,20 +80,27 @@ def main() -> int:
                 "posts": posts,
             }
             runs.append(result)
-            print(f"  run {run}: wall {wall:.2f} s = {wall / ideal:.3f}x ideal, created {created[0]}, "
-                  f"429 answers {result['sandbox_429']}  {posts}", flush=True)
+            print(
+                f"  run {run}: wall {wall:.2f} s = {wall / ideal:.3f}x ideal, created {created[0]}, "
+                f"429 answers {result['sandbox_429']}  {posts}",
+                flush=True,
+            )
     ok = [r for r in runs if r["created"] == args.items]
     walls = [r["wall_s"] for r in ok] or [float("nan")]
     best = min(ok, key=lambda r: r["wall_s"]) if ok else runs[0]
-    figure = {
+    figure: dict[str, Any] = {
         "measured": f"{best['wall_s']:.2f} s = {best['x_ideal']:.3f}x the ideal {ideal:.0f} s, "
         f"{best['sandbox_429']} x 429 (429s over all runs: {[r['sandbox_429'] for r in runs]})",
         "goal": "wall <= 1.05x ideal (30 s), at most one 429",
         "met": bool(ok) and best["x_ideal"] <= 1.05 and max(r["sandbox_429"] for r in runs) <= 1,
     }
-    print_figure(3, f"pacing: {args.items} items at {QUOTA}/min",
-                 figure["measured"] + f"  (best of {len(walls)}, spread {spread(walls)['spread_pct']:.1f}%)",
-                 figure["goal"], figure["met"])
+    print_figure(
+        3,
+        f"pacing: {args.items} items at {QUOTA}/min",
+        figure["measured"] + f"  (best of {len(walls)}, spread {spread(walls)['spread_pct']:.1f}%)",
+        figure["goal"],
+        figure["met"],
+    )
     path = write_results("fig3_pacing", {"ideal_s": ideal, "runs": runs, "spread": spread(walls), "figure": figure})
     print(f"  results: {path}")
     return 0

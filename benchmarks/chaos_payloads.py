@@ -47,7 +47,10 @@ NOT_UUID = st.one_of(
 )
 #: Values that are not integers under strict validation.
 NOT_STRICT_INT = st.one_of(
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6), st.booleans(), st.lists(st.integers(), max_size=1)
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.booleans(),
+    st.lists(st.integers(), max_size=1),
 )
 #: Values that are not strings.
 NOT_STRING = st.one_of(st.integers(), st.booleans(), st.lists(st.integers(), max_size=2), st.just({"a": 1}))
@@ -122,9 +125,7 @@ def _interaction_rules() -> dict[str, Rule]:
 
     def unknown_field(base: st.SearchStrategy[Payload]) -> st.SearchStrategy[Any]:
         where = st.sampled_from([[], ["routing"], ["participants", 0], ["participants", 0, "channel"]])
-        return st.tuples(base, where, _unknown_name(known), JSON_SCALARS).map(
-            lambda t: _set([*t[1], t[2]], t[3])(t[0])
-        )
+        return st.tuples(base, where, _unknown_name(known), JSON_SCALARS).map(lambda t: _set([*t[1], t[2]], t[3])(t[0]))
 
     def no_initiator(base: st.SearchStrategy[Payload]) -> st.SearchStrategy[Any]:
         def strip(payload: Payload) -> Payload:
@@ -139,7 +140,9 @@ def _interaction_rules() -> dict[str, Rule]:
         return base.map(lambda p: _set(["participants", 0, "roles"], ["initiator", "customer", "initiator"])(p))
 
     return {
-        "type: unknown value": lambda b: _with(b, ["type"], SHORT_TEXT.filter(lambda t: t.strip() not in INTERACTION_TYPES)),
+        "type: unknown value": lambda b: _with(
+            b, ["type"], SHORT_TEXT.filter(lambda t: t.strip() not in INTERACTION_TYPES)
+        ),
         "type: not a string": lambda b: _with(b, ["type"], NOT_STRING),
         "type: missing": lambda b: _dropping(b, "type"),
         "routing: missing": lambda b: _dropping(b, "routing"),
@@ -160,7 +163,9 @@ def _interaction_rules() -> dict[str, Rule]:
         "participants: empty or missing": lambda b: st.one_of(
             _with(b, ["participants"], st.just([])), _dropping(b, "participants")
         ),
-        "participants: not a list": lambda b: _with(b, ["participants"], st.one_of(st.integers(), SHORT_TEXT, st.just({}))),
+        "participants: not a list": lambda b: _with(
+            b, ["participants"], st.one_of(st.integers(), SHORT_TEXT, st.just({}))
+        ),
         "participants[].id: not a UUID": lambda b: _with(b, ["participants", 0, "id"], NOT_UUID),
         "participants[].roles: empty": lambda b: _with(b, ["participants", 0, "roles"], st.just([])),
         "participants[].roles: unknown role": lambda b: _with(
@@ -229,7 +234,8 @@ def _workitem_rules() -> dict[str, Rule]:
         "assigneeId: not a UUID": lambda b: _with(b, ["assigneeId"], NOT_UUID),
         "scoredAgents: more than 20": lambda b: _with(b, ["scoredAgents"], st.lists(_SCORED, min_size=21, max_size=25)),
         "scoredAgents[].score: outside 0..100": lambda b: _with(
-            b, ["scoredAgents"],
+            b,
+            ["scoredAgents"],
             st.tuples(UUIDS, st.integers(max_value=-1) | st.integers(min_value=101)).map(
                 lambda t: [{"agentId": t[0], "score": t[1]}]
             ),
@@ -238,15 +244,18 @@ def _workitem_rules() -> dict[str, Rule]:
             b, ["scoredAgents"], NOT_UUID.map(lambda v: [{"agentId": v, "score": 50}])
         ),
         "description: longer than 512": lambda b: _with(b, ["description"], st.text("ab ", min_size=513, max_size=700)),
-        "dateDue/dateExpires: no time zone": lambda b: st.one_of(_with(b, ["dateDue"], naive),
-                                                                 _with(b, ["dateExpires"], naive)),
-        "dateDue/dateExpires: more than 365 days ahead": lambda b: st.one_of(_with(b, ["dateDue"], far),
-                                                                            _with(b, ["dateExpires"], far)),
+        "dateDue/dateExpires: no time zone": lambda b: st.one_of(
+            _with(b, ["dateDue"], naive), _with(b, ["dateExpires"], naive)
+        ),
+        "dateDue/dateExpires: more than 365 days ahead": lambda b: st.one_of(
+            _with(b, ["dateDue"], far), _with(b, ["dateExpires"], far)
+        ),
         "languageId/statusId/workbinId: blank": lambda b: st.one_of(
             _with(b, ["languageId"], BLANK), _with(b, ["statusId"], BLANK), _with(b, ["workbinId"], BLANK)
         ),
-        "customFields: not an object": lambda b: _with(b, ["customFields"], st.one_of(st.integers(), SHORT_TEXT,
-                                                                                       st.lists(st.integers()))),
+        "customFields: not an object": lambda b: _with(
+            b, ["customFields"], st.one_of(st.integers(), SHORT_TEXT, st.lists(st.integers()))
+        ),
         "externalTag: set by the user": lambda b: _with(b, ["externalTag"], SHORT_TEXT | st.integers()),
         "unknown field": lambda b: st.tuples(b, _unknown_name(_WORKITEM_FIELDS), JSON_SCALARS).map(
             lambda t: {**t[0], t[1]: t[2]}
@@ -268,7 +277,9 @@ def valid_callback(draw: st.DrawFn) -> Payload:
     else:
         payload["routingData"] = {"queueId": draw(UUIDS), "priority": draw(st.integers(0, 10))}
     if draw(st.booleans()):
-        payload["data"] = draw(st.dictionaries(WORD.filter(lambda w: w != IDEMPOTENCY_ATTRIBUTE), SHORT_TEXT, max_size=3))
+        payload["data"] = draw(
+            st.dictionaries(WORD.filter(lambda w: w != IDEMPOTENCY_ATTRIBUTE), SHORT_TEXT, max_size=3)
+        )
     if draw(st.booleans()):
         payload["callbackScheduledTime"] = (NOW + timedelta(hours=draw(st.integers(1, 48)))).isoformat()
     return payload
@@ -314,15 +325,31 @@ def _callback_rules() -> dict[str, Rule]:
         "routingData.scoredAgents: more than 20 or score outside 0..100": lambda b: st.one_of(
             _with(_routing_data_base(b), ["routingData", "scoredAgents"], st.lists(_SCORED, min_size=21, max_size=23)),
             _with(
-                _routing_data_base(b), ["routingData", "scoredAgents"],
+                _routing_data_base(b),
+                ["routingData", "scoredAgents"],
                 st.integers(min_value=101).map(lambda s: [{"agentId": str(uuid.uuid4()), "score": s}]),
             ),
         ),
         "routingData: unknown field": lambda b: st.tuples(
-            _routing_data_base(b), _unknown_name({"queueId", "queue_id", "languageId", "language_id", "label",
-                                                  "priority", "skillIds", "skill_ids", "preferredAgentIds",
-                                                  "preferred_agent_ids", "scoredAgents", "scored_agents",
-                                                  "routingFlags", "routing_flags"})
+            _routing_data_base(b),
+            _unknown_name(
+                {
+                    "queueId",
+                    "queue_id",
+                    "languageId",
+                    "language_id",
+                    "label",
+                    "priority",
+                    "skillIds",
+                    "skill_ids",
+                    "preferredAgentIds",
+                    "preferred_agent_ids",
+                    "scoredAgents",
+                    "scored_agents",
+                    "routingFlags",
+                    "routing_flags",
+                }
+            ),
         ).map(lambda t: {**t[0], "routingData": {**t[0]["routingData"], t[1]: 1}}),
         "callbackScheduledTime: no time zone": lambda b: _with(b, ["callbackScheduledTime"], naive),
         "data: a value that is not a string": lambda b: _with(b, ["data"], NOT_STRING.map(lambda v: {"caseId": v})),
@@ -396,7 +423,9 @@ def _email_rules() -> dict[str, Rule]:
         f"attributes.{IDEMPOTENCY_ATTRIBUTE}: set by the user": lambda b: _with(
             b, ["attributes"], SHORT_TEXT.map(lambda v: {IDEMPOTENCY_ATTRIBUTE: v, "caseId": "C-1"})
         ),
-        "attributes: a value that is not a string": lambda b: _with(b, ["attributes"], NOT_STRING.map(lambda v: {"a": v})),
+        "attributes: a value that is not a string": lambda b: _with(
+            b, ["attributes"], NOT_STRING.map(lambda v: {"a": v})
+        ),
         "unknown field": lambda b: st.tuples(b, _unknown_name(_EMAIL_FIELDS), JSON_SCALARS).map(
             lambda t: {**t[0], t[1]: t[2]}
         ),
@@ -445,11 +474,14 @@ _NOT_JSON = st.one_of(
     st.just('{"type": "voice", "routing": {'),
     st.just("{'single': 'quotes'}"),
     st.just('{"a": 1,}'),
-    st.text("{[]}:,\"abc 123", min_size=1, max_size=20).filter(lambda t: _not_json(t)),
+    st.text('{[]}:,"abc 123', min_size=1, max_size=20).filter(lambda t: _not_json(t)),
 )
 _NON_OBJECT_JSON = st.one_of(
-    st.lists(st.integers(), max_size=3).map(json.dumps), st.integers().map(json.dumps), st.just('"text"'),
-    st.just("null"), st.just("true"),
+    st.lists(st.integers(), max_size=3).map(json.dumps),
+    st.integers().map(json.dumps),
+    st.just('"text"'),
+    st.just("null"),
+    st.just("true"),
 )
 
 

@@ -18,6 +18,8 @@ Definitions used in the table:
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import random
 import signal
@@ -71,7 +73,9 @@ class Matrix:
             self._forks.__exit__(None, None, None)
             self._forks = None
 
-    def run(self, scenario: Callable[[Matrix, Evidence, ScenarioResult], None], number: int, name: str) -> ScenarioResult:
+    def run(
+        self, scenario: Callable[[Matrix, Evidence, ScenarioResult], None], number: int, name: str
+    ) -> ScenarioResult:
         """Run one scenario with its output captured, then scan what it produced for secrets."""
         result = ScenarioResult(number=number, name=name)
         evidence = Evidence()
@@ -159,7 +163,7 @@ def kill_and_rerun(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
             result.check(code == 0, f"trial {trial}: the re-run failed: {rerun.get('error')}")
             result.check(
                 summary.get("failed") == 0 and summary.get("created", 0) + summary.get("replayed", 0) == count,
-                f"trial {trial}: re-run summary {({k: summary.get(k) for k in ('created', 'replayed', 'failed')})}",
+                f"trial {trial}: re-run summary { ({k: summary.get(k) for k in ('created', 'replayed', 'failed')}) }",
             )
             result.check(
                 summary.get("replayed", 0) <= at_kill + 8,
@@ -333,7 +337,7 @@ class RequestRecorder:
         session.request = request
 
     def waits_after_429(self) -> tuple[list[float], int]:
-        """(wait − Retry-After for every retried 429 of a key, requests sent during another request's pause)."""
+        """(wait - Retry-After for every retried 429 of a key, requests sent during another request's pause)."""
         margins: list[float] = []
         by_key: dict[str, list[dict[str, Any]]] = {}
         for call in self.calls:
@@ -341,7 +345,7 @@ class RequestRecorder:
                 by_key.setdefault(call["key"], []).append(call)
         for calls in by_key.values():
             calls.sort(key=lambda call: call["start"])
-            for before, after in zip(calls, calls[1:]):
+            for before, after in itertools.pairwise(calls):
                 if before["status"] == 429 and before["retry_after"] is not None:
                     margins.append(after["start"] - before["end"] - before["retry_after"])
         early = 0
@@ -374,13 +378,26 @@ def throttle_storms(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
         box.faults(rate_429=0.15, retry_after=1, seed=3)
         items = items_for("interaction", random_items, seed=31)
         recorder = RequestRecorder()
-        run = _bulk(evidence, work, conn_id="chaos_429", kind="interaction", items=items, run_id="manual__429_random",
-                    prepare=recorder.install, max_concurrency=concurrency)
+        run = _bulk(
+            evidence,
+            work,
+            conn_id="chaos_429",
+            kind="interaction",
+            items=items,
+            run_id="manual__429_random",
+            prepare=recorder.install,
+            max_concurrency=concurrency,
+        )
         margins, early = recorder.waits_after_429()
         _account(result, box, "interaction", items, "manual__429_random")
-        phases["random"] = {"items": random_items, "throttled": len(margins), "early_sends": early,
-                            "min_wait_minus_retry_after_s": round(min(margins), 4) if margins else None,
-                            "outcomes": run.outcomes(), "wall_s": round(run.wall_s, 2)}
+        phases["random"] = {
+            "items": random_items,
+            "throttled": len(margins),
+            "early_sends": early,
+            "min_wait_minus_retry_after_s": round(min(margins), 4) if margins else None,
+            "outcomes": run.outcomes(),
+            "wall_s": round(run.wall_s, 2),
+        }
         result.check(len(margins) >= 3, f"random storm: only {len(margins)} throttled retries")
         result.check(all(m >= 0 for m in margins), f"random storm: a retry came early ({min(margins, default=0):.3f}s)")
         result.check(early == 0, f"random storm: {early} request(s) sent during a Retry-After pause")
@@ -393,17 +410,30 @@ def throttle_storms(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
         items = items_for("interaction", storm_items, seed=32)
         recorder = RequestRecorder()
         try:
-            run = _bulk(evidence, work, conn_id="chaos_429", kind="interaction", items=items,
-                        run_id="manual__429_storm", prepare=recorder.install, max_concurrency=concurrency)
+            run = _bulk(
+                evidence,
+                work,
+                conn_id="chaos_429",
+                kind="interaction",
+                items=items,
+                run_id="manual__429_storm",
+                prepare=recorder.install,
+                max_concurrency=concurrency,
+            )
         finally:
             timer.cancel()
             timer.join()
         margins, early = recorder.waits_after_429()
         _account(result, box, "interaction", items, "manual__429_storm")
-        phases["storm"] = {"items": storm_items, "storm_s": storm_seconds, "throttled": len(margins),
-                           "early_sends": early,
-                           "min_wait_minus_retry_after_s": round(min(margins), 4) if margins else None,
-                           "outcomes": run.outcomes(), "wall_s": round(run.wall_s, 2)}
+        phases["storm"] = {
+            "items": storm_items,
+            "storm_s": storm_seconds,
+            "throttled": len(margins),
+            "early_sends": early,
+            "min_wait_minus_retry_after_s": round(min(margins), 4) if margins else None,
+            "outcomes": run.outcomes(),
+            "wall_s": round(run.wall_s, 2),
+        }
         result.check(all(m >= 0 for m in margins), f"total storm: a retry came early ({min(margins, default=0):.3f}s)")
         result.check(early == 0, f"total storm: {early} request(s) sent during a Retry-After pause")
         result.check(run.outcomes().get("created") == storm_items, f"total storm: outcomes {run.outcomes()}")
@@ -413,20 +443,42 @@ def throttle_storms(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
         box.faults(rate_429=1.0, retry_after=600)
         items = items_for("interaction", quota_items, seed=33)
         before = sum(box.route(INTERACTIONS).values())
-        run = _bulk(evidence, work, conn_id="chaos_429", kind="interaction", items=items, run_id="manual__429_quota",
-                    max_concurrency=concurrency)
+        run = _bulk(
+            evidence,
+            work,
+            conn_id="chaos_429",
+            kind="interaction",
+            items=items,
+            run_id="manual__429_quota",
+            max_concurrency=concurrency,
+        )
         sent = sum(box.route(INTERACTIONS).values()) - before
         failed = [item for item in (run.summary or {}).get("items") or [] if item["outcome"] == "failed"]
-        phases["quota"] = {"items": quota_items, "requests": sent, "failed": len(failed), "wall_s": round(run.wall_s, 2),
-                           "error_excerpt": (run.error or "")[:240]}
+        phases["quota"] = {
+            "items": quota_items,
+            "requests": sent,
+            "failed": len(failed),
+            "wall_s": round(run.wall_s, 2),
+            "error_excerpt": (run.error or "")[:240],
+        }
         result.check(sent <= concurrency, f"quota: {sent} requests sent after a Retry-After of 600 s (hammering)")
         result.check(len(failed) == quota_items, f"quota: {len(failed)} of {quota_items} items reported failed")
-        result.check("daily" in (run.error or "") and "quota" in (run.error or ""),
-                     f"quota: the error does not say 'daily quota': {(run.error or '')[:200]}")
+        result.check(
+            "daily" in (run.error or "") and "quota" in (run.error or ""),
+            f"quota: the error does not say 'daily quota': {(run.error or '')[:200]}",
+        )
         result.check(run.wall_s < 10, f"quota: took {run.wall_s:.1f}s")
         box.faults()  # the quota is back
-        resumed = _bulk(evidence, work, conn_id="chaos_429", kind="interaction", items=items,
-                        run_id="manual__429_quota", try_number=2, max_concurrency=concurrency)
+        resumed = _bulk(
+            evidence,
+            work,
+            conn_id="chaos_429",
+            kind="interaction",
+            items=items,
+            run_id="manual__429_quota",
+            try_number=2,
+            max_concurrency=concurrency,
+        )
         _account(result, box, "interaction", items, "manual__429_quota")
         phases["quota"]["resumed"] = resumed.outcomes()
         result.check(resumed.outcomes().get("created") == quota_items, f"quota: try 2 outcomes {resumed.outcomes()}")
@@ -467,16 +519,26 @@ def server_errors(matrix: Matrix, evidence: Evidence, result: ScenarioResult) ->
             items = items_for(kind, per_status, seed=40 + index)
             run_id = f"manual__5xx_{kind}_{status}"
             run = _bulk(evidence, work, conn_id="chaos_5xx", kind=kind, items=items, run_id=run_id)
-            duplicates, lost = _account(result, box, kind, items, run_id)
-            errors = sum(count for route, counts in box.requests_by_route().items() for code, count in counts.items()
-                         if code == str(status))
+            _account(result, box, kind, items, run_id)
+            errors = sum(
+                count
+                for route, counts in box.requests_by_route().items()
+                for code, count in counts.items()
+                if code == str(status)
+            )
             box.reset()
             max_attempts = max((a["attempts"] for a in _audits(run)), default=0)
-            phases[f"{kind}_{status}"] = {"items": per_status, "injected": errors, "outcomes": run.outcomes(),
-                                          "max_attempts_per_item": max_attempts}
+            phases[f"{kind}_{status}"] = {
+                "items": per_status,
+                "injected": errors,
+                "outcomes": run.outcomes(),
+                "max_attempts_per_item": max_attempts,
+            }
             result.check(errors > 0, f"{kind} {status}: no error was injected")
-            result.check(run.outcomes().get("failed", 0) == 0 and run.error is None,
-                         f"{kind} {status}: {run.outcomes()} {(run.error or '')[:300]}")
+            result.check(
+                run.outcomes().get("failed", 0) == 0 and run.error is None,
+                f"{kind} {status}: {run.outcomes()} {(run.error or '')[:300]}",
+            )
             # a workitem's attempts count its lookups too (one before each re-send)
             limit = 8 if kind == "interaction" else 2 * 8
             result.check(max_attempts <= limit, f"{kind} {status}: an item took {max_attempts} attempts")
@@ -492,8 +554,9 @@ def server_errors(matrix: Matrix, evidence: Evidence, result: ScenarioResult) ->
             items = items_for(kind, always, seed=49)
             run_id = f"manual__503_{kind}"
             concurrency = 4
-            run = _bulk(evidence, work, conn_id="chaos_503", kind=kind, items=items, run_id=run_id,
-                        max_concurrency=concurrency)
+            run = _bulk(
+                evidence, work, conn_id="chaos_503", kind=kind, items=items, run_id=run_id, max_concurrency=concurrency
+            )
             failed = [item for item in (run.summary or {}).get("items") or [] if item["outcome"] == "failed"]
             named = [item for item in items if f"external_id={item['external_id']!r}" in (run.error or "")]
             posts = sum(box.route(route).values())
@@ -502,21 +565,35 @@ def server_errors(matrix: Matrix, evidence: Evidence, result: ScenarioResult) ->
             budget = -(-always // concurrency) * (0.05 + 0.15 + 0.2 + 0.2 + 5 * 0.2) + 5.0
             duplicates, _lost = tally(box.creates_by_key(kind), expected_keys(kind, items, run_id))
             result.duplicates += duplicates
-            unaccounted = len(items) - len(failed) - sum(1 for i in (run.summary or {}).get("items") or []
-                                                          if i["outcome"] in ("created", "replayed"))
+            unaccounted = (
+                len(items)
+                - len(failed)
+                - sum(1 for i in (run.summary or {}).get("items") or [] if i["outcome"] in ("created", "replayed"))
+            )
             result.lost += max(0, unaccounted)
-            phases[f"always_503_{kind}"] = {"items": always, "failed": len(failed), "named_in_error": len(named),
-                                           "create_requests": posts, "lookups": lookups, "wall_s": round(run.wall_s, 2),
-                                           "budget_s": round(budget, 2), "error_type": run.error_type}
+            phases[f"always_503_{kind}"] = {
+                "items": always,
+                "failed": len(failed),
+                "named_in_error": len(named),
+                "create_requests": posts,
+                "lookups": lookups,
+                "wall_s": round(run.wall_s, 2),
+                "budget_s": round(budget, 2),
+                "error_type": run.error_type,
+            }
             result.check(len(failed) == always, f"always-503 {kind}: {len(failed)} of {always} reported failed")
-            result.check(all(item.get("http_status") == 503 for item in failed),
-                         f"always-503 {kind}: statuses {sorted({str(i.get('http_status')) for i in failed})}")
+            result.check(
+                all(item.get("http_status") == 503 for item in failed),
+                f"always-503 {kind}: statuses {sorted({str(i.get('http_status')) for i in failed})}",
+            )
             result.check(len(named) == always, f"always-503 {kind}: the report names {len(named)} of {always} items")
             if kind == "interaction":
                 result.check(posts == always * 5, f"always-503 {kind}: {posts} create requests for {always} items x 5")
             else:  # one create, then the lookup before a re-send fails too (5 attempts): nothing is re-sent blind
-                result.check(posts == always and lookups == always * 5,
-                             f"always-503 {kind}: {posts} creates and {lookups} lookups for {always} items")
+                result.check(
+                    posts == always and lookups == always * 5,
+                    f"always-503 {kind}: {posts} creates and {lookups} lookups for {always} items",
+                )
             result.check(run.wall_s <= budget, f"always-503 {kind}: {run.wall_s:.1f}s > budget {budget:.1f}s")
             result.items += always
             result.trials += 1
@@ -565,28 +642,40 @@ def token_expiry(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> 
                     box.faults(latency_ms=3, fail_next=[401])
                 while box.tokens_issued == issued and not stop.is_set() and time.monotonic() < deadline:
                     time.sleep(0.002)
+                settled_at = box.record_count() + 16  # every thread has finished a request with the new token
                 events.append({"at_records": box.record_count(), "action": action, "tokens_issued": box.tokens_issued})
+                while box.record_count() < settled_at and not stop.is_set() and time.monotonic() < deadline:
+                    time.sleep(0.002)
 
         watcher = threading.Thread(target=watch, name="chaos-token-watcher")
         watcher.start()
         try:
-            run = _bulk(evidence, work, conn_id="chaos_token", kind="interaction", items=items,
-                        run_id="manual__token_expiry")
+            run = _bulk(
+                evidence, work, conn_id="chaos_token", kind="interaction", items=items, run_id="manual__token_expiry"
+            )
         finally:
             stop.set()
             watcher.join(timeout=10)
         _account(result, box, "interaction", items, "manual__token_expiry")
         unauthorized = box.route(INTERACTIONS).get("401", 0)
         refreshes = box.tokens_issued - 1
-        result.details["revocations"] = {"events": events, "tokens_issued": box.tokens_issued,
-                                         "hook_token_fetches": run.hook_stats.get("token_fetches"),
-                                         "answered_401": unauthorized, "outcomes": run.outcomes()}
+        result.details["revocations"] = {
+            "events": events,
+            "tokens_issued": box.tokens_issued,
+            "hook_token_fetches": run.hook_stats.get("token_fetches"),
+            "answered_401": unauthorized,
+            "outcomes": run.outcomes(),
+        }
         result.check(len(events) == 3, f"only {len(events)} of 3 token events happened: {events}")
-        result.check(run.outcomes().get("created") == count and run.error is None,
-                     f"outcomes {run.outcomes()} {(run.error or '')[:300]}")
+        result.check(
+            run.outcomes().get("created") == count and run.error is None,
+            f"outcomes {run.outcomes()} {(run.error or '')[:300]}",
+        )
         result.check(refreshes == len(events), f"{refreshes} token refreshes for {len(events)} expiries/401s")
-        result.check(run.hook_stats.get("token_fetches") == 1 + len(events),
-                     f"the hook fetched {run.hook_stats.get('token_fetches')} tokens")
+        result.check(
+            run.hook_stats.get("token_fetches") == 1 + len(events),
+            f"the hook fetched {run.hook_stats.get('token_fetches')} tokens",
+        )
         result.check(unauthorized >= len(events), f"only {unauthorized} requests met a 401")
 
     short_lived = 2
@@ -597,19 +686,32 @@ def token_expiry(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> 
         seconds = 3.0 if matrix.short else 6.0
         box.faults(latency_ms=int(1000 * seconds * 4 / (count // 2)))  # ~seconds long at 4 threads
         items = items_for("interaction", count // 2, seed=52)
-        run = _bulk(evidence, work, conn_id="chaos_ttl", kind="interaction", items=items, run_id="manual__token_ttl",
-                    max_concurrency=4)
+        run = _bulk(
+            evidence,
+            work,
+            conn_id="chaos_ttl",
+            kind="interaction",
+            items=items,
+            run_id="manual__token_ttl",
+            max_concurrency=4,
+        )
         _account(result, box, "interaction", items, "manual__token_ttl")
         unauthorized = sum(counts.get("401", 0) for counts in box.requests_by_route().values())
-        result.details["short_lived_tokens"] = {"ttl_s": short_lived, "run_s": round(run.wall_s, 2),
-                                                "tokens_issued": box.tokens_issued, "answered_401": unauthorized,
-                                                "outcomes": run.outcomes()}
+        result.details["short_lived_tokens"] = {
+            "ttl_s": short_lived,
+            "run_s": round(run.wall_s, 2),
+            "tokens_issued": box.tokens_issued,
+            "answered_401": unauthorized,
+            "outcomes": run.outcomes(),
+        }
         result.check(run.outcomes().get("created") == count // 2, f"short-lived tokens: outcomes {run.outcomes()}")
         result.check(unauthorized == 0, f"short-lived tokens: {unauthorized} requests met a 401")
         result.check(box.tokens_issued >= 2, "short-lived tokens: the token was never refreshed")
         # the hook refreshes at half the lifetime: about one token per ttl/2 of the run, never one per request
-        result.check(box.tokens_issued <= run.wall_s / (short_lived / 2) + 2,
-                     f"short-lived tokens: {box.tokens_issued} tokens in {run.wall_s:.1f}s")
+        result.check(
+            box.tokens_issued <= run.wall_s / (short_lived / 2) + 2,
+            f"short-lived tokens: {box.tokens_issued} tokens in {run.wall_s:.1f}s",
+        )
     result.trials = 2
     result.items = count + count // 2
     result.notes.append("2 revocations + 1 forced 401 mid-run → exactly 3 refreshes; 2 s tokens refreshed ahead")
@@ -633,24 +735,33 @@ def concurrent_duplicates(matrix: Matrix, evidence: Evidence, result: ScenarioRe
         sandbox(matrix.canaries, evidence, processing_ms=20) as box,
         scenario_environment(matrix.canaries, evidence, box.base_url) as state_dir,
     ):
-        env = {**connection_env("chaos_twin", box.base_url, matrix.canaries),
-               "GENESYS_PROVIDER_STATE_DIR": str(state_dir)}
+        env = {
+            **connection_env("chaos_twin", box.base_url, matrix.canaries),
+            "GENESYS_PROVIDER_STATE_DIR": str(state_dir),
+        }
         forks = matrix.forks()
         for trial in range(trials):
             box.reset()
             run_id = f"manual__chaos_twin_{trial}"
             items = items_for("interaction", count, seed=60 + trial)
             source = write_jsonl(work / f"twin-{trial}.jsonl", items)
-            job = {"conn_id": "chaos_twin", "kind": "interaction", "source": str(source), "run_id": run_id,
-                   "audit_dir": str(state_dir / "audit"), "max_concurrency": 8}
+            job = {
+                "conn_id": "chaos_twin",
+                "kind": "interaction",
+                "source": str(source),
+                "run_id": run_id,
+                "audit_dir": str(state_dir / "audit"),
+                "max_concurrency": 8,
+            }
             started = [forks.start({**job, "try_number": number}, env) for number in (1, 2)]
             codes = [forks.wait(pid, timeout=180) for pid, _ in started]
             runs = [read_result(path) or {} for _, path in started]
             duplicates, lost = tally(box.creates_by_key("interaction"), expected_keys("interaction", items, run_id))
             result.duplicates += duplicates
             result.lost += lost
-            outcomes = [((run.get("summary") or {}).get("created"), (run.get("summary") or {}).get("replayed"))
-                        for run in runs]
+            outcomes = [
+                ((run.get("summary") or {}).get("created"), (run.get("summary") or {}).get("replayed")) for run in runs
+            ]
             posts = box.route(INTERACTIONS)
             per_trial.append({"exit_codes": codes, "created_replayed": outcomes, "posts": posts})
             result.check(codes == [0, 0], f"trial {trial}: exit codes {codes}: {[r.get('error') for r in runs]}")
@@ -687,10 +798,10 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
     from airflow_provider_genesys.operators.interactions import GenesysCreateInteractionOperator
     from benchmarks.chaos_payloads import (
         CATALOG,
-        rule_strategies,
         malformed_csv,
         malformed_jsonl,
         rule_count,
+        rule_strategies,
     )
     from benchmarks.chaos_support import FakeTaskInstance, task_context
 
@@ -726,7 +837,7 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
                     problems.append(f"{kind} / {rule}: the error does not name {label}: {text[:200]}")
                 elif isinstance(payload, dict) and not all(problem.path for problem in error.errors):
                     problems.append(f"{kind} / {rule}: a problem without a field path: {text[:300]}")
-            except Exception as error:  # noqa: BLE001 - a crash is what this scenario looks for
+            except Exception as error:
                 crashes.append(f"{kind} / {rule}: {type(error).__name__}: {error} for {payload!r:.200}")
             else:
                 problems.append(f"{kind} / {rule}: accepted {json_text(payload)[:300]}")
@@ -737,7 +848,7 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
             ti = FakeTaskInstance(dag_id=DAG_ID, task_id="single", run_id="manual__bad_input")
             try:
                 operator.execute(task_context(ti))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 audit = ti.xcom.get("genesys_audit") or {}
                 if type(error).__name__ != "AirflowFailException" or audit.get("outcome") != "invalid":
                     single_failures.append(f"{kind} / {rule}: {type(error).__name__}: {str(error)[:200]}")
@@ -770,33 +881,60 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
             batch = []
             for index, (item_kind, _rule, payload) in enumerate(seen):
                 if item_kind == kind:
-                    batch.append({"external_id": f"BAD-{index:05d}", **payload} if isinstance(payload, dict) else payload)
+                    batch.append(
+                        {"external_id": f"BAD-{index:05d}", **payload} if isinstance(payload, dict) else payload
+                    )
             if not batch:
                 continue
             run = run_bulk(
-                {"conn_id": "chaos_bad", "kind": kind, "items": batch, "run_id": f"manual__bad_{kind}",
-                 "on_invalid": "skip", "max_invalid": len(batch), "audit_dir": str(work / "audit")},
+                {
+                    "conn_id": "chaos_bad",
+                    "kind": kind,
+                    "items": batch,
+                    "run_id": f"manual__bad_{kind}",
+                    "on_invalid": "skip",
+                    "max_invalid": len(batch),
+                    "audit_dir": str(work / "audit"),
+                },
                 evidence,
             )
             audits = _audits(run)
             named = sum(
-                1 for audit in audits
-                if audit.get("outcome") == "invalid" and audit.get("validation_errors") and audit.get("position") is not None
+                1
+                for audit in audits
+                if audit.get("outcome") == "invalid"
+                and audit.get("validation_errors")
+                and audit.get("position") is not None
             )
-            bulk[kind] = {"items": len(batch), "invalid": (run.summary or {}).get("invalid"), "audits_naming_item": named}
-            result.check((run.summary or {}).get("invalid") == len(batch),
-                         f"bulk {kind}: {(run.summary or {}).get('invalid')} of {len(batch)} invalid ({run.error})")
+            bulk[kind] = {
+                "items": len(batch),
+                "invalid": (run.summary or {}).get("invalid"),
+                "audits_naming_item": named,
+            }
+            result.check(
+                (run.summary or {}).get("invalid") == len(batch),
+                f"bulk {kind}: {(run.summary or {}).get('invalid')} of {len(batch)} invalid ({run.error})",
+            )
             result.check(named == len(batch), f"bulk {kind}: {named} of {len(batch)} audit records name the item")
         fail_fast = run_bulk(
-            {"conn_id": "chaos_bad", "kind": "interaction", "run_id": "manual__bad_fail",
-             "items": [payload for kind, _r, payload in seen if kind == "interaction"][:60], "on_invalid": "fail"},
+            {
+                "conn_id": "chaos_bad",
+                "kind": "interaction",
+                "run_id": "manual__bad_fail",
+                "items": [payload for kind, _r, payload in seen if kind == "interaction"][:60],
+                "on_invalid": "fail",
+            },
             evidence,
         )
-        result.check(fail_fast.error_type == "AirflowFailException" and "Nothing was sent" in (fail_fast.error or ""),
-                     f"on_invalid='fail': {fail_fast.error_type}: {(fail_fast.error or '')[:200]}")
+        result.check(
+            fail_fast.error_type == "AirflowFailException" and "(on_invalid='fail')" in (fail_fast.error or ""),
+            f"on_invalid='fail': {fail_fast.error_type}: {(fail_fast.error or '')[:200]}",
+        )
         refused = [audit for audit in _audits(fail_fast) if audit.get("outcome") == "invalid"]
-        result.check(len(refused) == min(60, by_kind_count(seen, "interaction")),
-                     f"on_invalid='fail': {len(refused)} invalid audit records in XCom (the report lists 50)")
+        result.check(
+            len(refused) == min(60, by_kind_count(seen, "interaction")),
+            f"on_invalid='fail': {len(refused)} invalid audit records in XCom (the report lists 50)",
+        )
 
         # malformed JSON-lines and CSV files: every bad row reported with its line number, nothing sent
         valid_line = json_text(items_for("interaction", 1, seed=70)[0] | {"external_id": None})
@@ -818,8 +956,16 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
             path.write_text(text, encoding="utf-8")
             file_checks["files"] += 1
             file_checks["bad_rows"] += len(bad_lines)
-            run = run_bulk({"conn_id": "chaos_bad", "kind": "interaction", "source": str(path),
-                            "run_id": f"manual__malformed_{file_checks['files']}", "on_invalid": "fail"}, evidence)
+            run = run_bulk(
+                {
+                    "conn_id": "chaos_bad",
+                    "kind": "interaction",
+                    "source": str(path),
+                    "run_id": f"manual__malformed_{file_checks['files']}",
+                    "on_invalid": "fail",
+                },
+                evidence,
+            )
             reported = {int(number) for number in _LINE_NUMBER.findall(run.error or "")}
             file_checks["reported"] += len(reported & bad_lines)
             if reported != bad_lines:
@@ -853,7 +999,11 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
     result.check(requests_seen == 0, f"{requests_seen} request(s) reached the sandbox")
     result.check(all(f"{kind}: " in " ".join(by_rule) for kind in kinds), "a kind got no payload")
     missing_rules = [
-        f"{kind}: {rule}" for kind in kinds if kind in CATALOG for rule in CATALOG[kind][1] if f"{kind}: {rule}" not in by_rule
+        f"{kind}: {rule}"
+        for kind in kinds
+        if kind in CATALOG
+        for rule in CATALOG[kind][1]
+        if f"{kind}: {rule}" not in by_rule
     ]
     result.check(not missing_rules, f"rules never exercised: {missing_rules}")
     result.notes.append(
@@ -904,7 +1054,9 @@ def secret_hygiene(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
             canaries, evidence, box.base_url, chaos_secret={}, chaos_token_down={"token_retry_seconds": 0.5}
         ) as _state,
         environment(
-            **connection_env("chaos_wrong", box.base_url, Canaries(canaries.client_id, canaries.client_secret + "-old")),
+            **connection_env(
+                "chaos_wrong", box.base_url, Canaries(canaries.client_id, canaries.client_secret + "-old")
+            ),
             **crm_connection_env("chaos_crm", box.base_url, canaries.crm_secret),
             **crm_connection_env("chaos_crm_wrong", box.base_url, "whsec_" + "d3Jvbmctc2VjcmV0LWtleS0xMjM0NTY3OA=="),
         ),
@@ -914,7 +1066,8 @@ def secret_hygiene(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
         single = GenesysCreateInteractionOperator(
             task_id="single",
             interaction={k: v for k, v in items_for("interaction", 1, seed=80)[0].items() if k != "external_id"},
-            genesys_conn_id="chaos_secret", audit_path=str(work / "single-audit.jsonl"),
+            genesys_conn_id="chaos_secret",
+            audit_path=str(work / "single-audit.jsonl"),
         )
         record = single.execute(task_context(ti))
         evidence.add("single xcom", ti.xcom)
@@ -945,7 +1098,7 @@ def secret_hygiene(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
         box.faults(route_prefix="/oauth/token", error_rate=1.0, error_status=503)
         try:
             GenesysCloudHook("chaos_token_down").request("GET", "/api/v2/tokens/me")
-        except Exception as error:  # noqa: BLE001 - the error's text is the evidence
+        except Exception as error:
             evidence.add_exception("token endpoint down", error)
         box.faults()
         operations += 2
@@ -954,11 +1107,13 @@ def secret_hygiene(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
         records = (run.summary or {}).get("items") or []
         box.admin("PUT", "crm/mode", json={"drop_next": 3})
         for conn_id, try_number in (("chaos_crm", 1), ("chaos_crm", 2), ("chaos_crm_wrong", 1)):
-            crm_ti = FakeTaskInstance(dag_id=DAG_ID, task_id="crm_sync", run_id="manual__secrets", try_number=try_number)
+            crm_ti = FakeTaskInstance(
+                dag_id=DAG_ID, task_id="crm_sync", run_id="manual__secrets", try_number=try_number
+            )
             operator = GenesysCrmSyncOperator(task_id="crm_sync", records=records, crm_conn_id=conn_id)
             try:
                 evidence.add(f"crm return value {conn_id}", operator.execute(task_context(crm_ti)))
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 evidence.add_exception(f"crm sync {conn_id}", error)
             evidence.add(f"crm xcom {conn_id}", crm_ti.xcom)
             operations += 1
@@ -985,7 +1140,7 @@ def secret_hygiene(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
     result.trials = operations
     result.items = volume["texts"] + volume["files"]
     result.details["matrix_scan"] = volume
-    result.details["secrets"] = sorted(canaries.secrets()) + [f"{volume['tokens']} issued tokens"]
+    result.details["secrets"] = [*sorted(canaries.secrets()), f"{volume['tokens']} issued tokens"]
     if hits:
         result.details["matrix_leak_sources"] = sorted({str(hit) for hit in hits})[:20]
     result.notes.append(
@@ -1023,8 +1178,9 @@ def webhook_attacks(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
         url = f"{box.base_url}/crm/interactions"
 
         def post(attack: str, body: str, headers: dict[str, str], expect: set[int]) -> None:
-            response = http.post(url, data=body.encode(), headers={"Content-Type": "application/json", **headers},
-                                 timeout=10)
+            response = http.post(
+                url, data=body.encode(), headers={"Content-Type": "application/json", **headers}, timeout=10
+            )
             counts = outcomes.setdefault(attack, {})
             counts[str(response.status_code)] = counts.get(str(response.status_code), 0) + 1
             result.check(response.status_code in expect, f"{attack}: HTTP {response.status_code} {response.text[:120]}")
@@ -1034,8 +1190,11 @@ def webhook_attacks(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
             from datetime import datetime, timezone
 
             moment = when or datetime.now(timezone.utc)
-            return {"webhook-id": webhook_id, "webhook-timestamp": str(int(moment.timestamp())),
-                    "webhook-signature": signer.sign(webhook_id, moment, body)}
+            return {
+                "webhook-id": webhook_id,
+                "webhook-timestamp": str(int(moment.timestamp())),
+                "webhook-signature": signer.sign(webhook_id, moment, body),
+            }
 
         from datetime import datetime, timedelta, timezone
 
@@ -1046,8 +1205,12 @@ def webhook_attacks(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
             post("tampered body (one byte)", tampered, signed(good, webhook_id, body), {400, 401})
             post("tampered body (added field)", body[:-1] + ', "admin": true}', signed(good, webhook_id, body), {401})
             post("wrong secret", body, signed(other, webhook_id, body), {401})
-            post("signature of another webhook-id", body, {**signed(good, webhook_id + "x", body),
-                                                           "webhook-id": webhook_id}, {401})
+            post(
+                "signature of another webhook-id",
+                body,
+                {**signed(good, webhook_id + "x", body), "webhook-id": webhook_id},
+                {401},
+            )
             stale = datetime.now(timezone.utc) - timedelta(minutes=6)
             post("stale timestamp (6 min old)", body, signed(good, webhook_id, body, stale), {401})
             future = datetime.now(timezone.utc) + timedelta(minutes=6)
@@ -1055,8 +1218,17 @@ def webhook_attacks(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
             headers = signed(good, webhook_id, body)
             missing = rng.choice(["webhook-id", "webhook-timestamp", "webhook-signature"])
             post("missing header", body, {k: v for k, v in headers.items() if k != missing}, {401})
-            post("malformed signature", body, {**headers, "webhook-signature": rng.choice(
-                ["v1,", "v1,@@@", "garbage", "v2," + headers["webhook-signature"].split(",", 1)[1]])}, {401})
+            post(
+                "malformed signature",
+                body,
+                {
+                    **headers,
+                    "webhook-signature": rng.choice(
+                        ["v1,", "v1,@@@", "garbage", "v2," + headers["webhook-signature"].split(",", 1)[1]]
+                    ),
+                },
+                {401},
+            )
             post("valid delivery", body, signed(good, webhook_id, body), {200, 201})
             post("replay (same body, re-signed)", body, signed(good, webhook_id, body), {200})
             other_body = json.dumps({"interaction_id": "I-evil", "external_id": "CASE-evil"})
@@ -1064,17 +1236,24 @@ def webhook_attacks(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
             post("replay (same signature again)", body, headers, {200})
 
         # the operator: dropped answers on the first try, then a retry of the task
-        records = [{"interaction_id": f"OP-{n}", "key": f"op-key-{n:05d}", "outcome": "created", "position": n}
-                   for n in range(count)]
+        records = [
+            {"interaction_id": f"OP-{n}", "key": f"op-key-{n:05d}", "outcome": "created", "position": n}
+            for n in range(count)
+        ]
         box.admin("PUT", "crm/mode", json={"drop_next": max(2, count // 10)})
         with environment(**crm_connection_env("chaos_crm9", box.base_url, canaries.crm_secret)):
             for try_number in (1, 2):
-                ti = FakeTaskInstance(dag_id=DAG_ID, task_id="crm_sync", run_id="manual__webhooks",
-                                      try_number=try_number)
+                ti = FakeTaskInstance(
+                    dag_id=DAG_ID, task_id="crm_sync", run_id="manual__webhooks", try_number=try_number
+                )
                 try:
-                    evidence.add("crm sync", GenesysCrmSyncOperator(
-                        task_id="crm_sync", records=records, crm_conn_id="chaos_crm9").execute(task_context(ti)))
-                except Exception as error:  # noqa: BLE001
+                    evidence.add(
+                        "crm sync",
+                        GenesysCrmSyncOperator(task_id="crm_sync", records=records, crm_conn_id="chaos_crm9").execute(
+                            task_context(ti)
+                        ),
+                    )
+                except Exception as error:
                     evidence.add_exception("crm sync", error)
                 evidence.add("crm sync xcom", ti.xcom)
         crm = box.admin("GET", "crm")
@@ -1082,8 +1261,9 @@ def webhook_attacks(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
         expected = {f"msg_chaos_{n:05d}" for n in range(count)} | {f"op-key-{n:05d}" for n in range(count)}
         result.lost += len(expected - set(stored))
         result.duplicates += len(set(stored) - expected)
-        tampered_stored = [d for d in crm["stored"] if d["payload"].get("interaction_id") == "I-evil"
-                           or "admin" in d["payload"]]
+        tampered_stored = [
+            d for d in crm["stored"] if d["payload"].get("interaction_id") == "I-evil" or "admin" in d["payload"]
+        ]
         result.duplicates += len(tampered_stored)
         result.check(not tampered_stored, f"{len(tampered_stored)} tampered or replayed bodies were stored")
         result.check(crm["totals"]["stored"] == len(expected), f"stored {crm['totals']['stored']} of {len(expected)}")
@@ -1109,13 +1289,22 @@ def sandbox_robustness(matrix: Matrix, evidence: Evidence, result: ScenarioResul
 
     rounds = 3 if matrix.short else 15
     rng = random.Random(10)
-    routes = ["/api/v2/interactions", "/api/v2/taskmanagement/workitems", "/api/v2/conversations/callbacks",
-              "/api/v2/conversations/emails", "/api/v2/taskmanagement/workitems/query"]
+    routes = [
+        "/api/v2/interactions",
+        "/api/v2/taskmanagement/workitems",
+        "/api/v2/conversations/callbacks",
+        "/api/v2/conversations/emails",
+        "/api/v2/taskmanagement/workitems/query",
+    ]
     statuses: dict[str, dict[str, int]] = {}
     with sandbox(matrix.canaries, evidence) as box:
         http = box.http
-        token = http.post(f"{box.base_url}/oauth/token", data={"grant_type": "client_credentials"},
-                          auth=(matrix.canaries.client_id, matrix.canaries.client_secret), timeout=10).json()["access_token"]
+        token = http.post(
+            f"{box.base_url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(matrix.canaries.client_id, matrix.canaries.client_secret),
+            timeout=10,
+        ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         valid = items_for("interaction", 1, seed=100)[0]
         valid.pop("external_id")
@@ -1133,7 +1322,9 @@ def sandbox_robustness(matrix: Matrix, evidence: Evidence, result: ScenarioResul
                 result.check("error" in body and "description" in body, f"{case}: not an OAuth error: {body}")
             else:
                 result.check(
-                    body.get("status") == response.status_code and body.get("code") and body.get("message")
+                    body.get("status") == response.status_code
+                    and body.get("code")
+                    and body.get("message")
                     and body.get("contextId"),
                     f"{case}: not a Genesys ErrorBody: {body}",
                 )
@@ -1145,57 +1336,113 @@ def sandbox_robustness(matrix: Matrix, evidence: Evidence, result: ScenarioResul
                 headers = {**auth, "Idempotency-Key": f"robust-{round_number}"}
                 garbage = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
                 broken = json.dumps(valid)[: rng.randrange(1, 40)]
-                expect_error("malformed JSON", http.post(target, data=broken, timeout=10,
-                                                         headers={**headers, "Content-Type": "application/json"}), {400})
-                expect_error("binary body", http.post(target, data=garbage, timeout=10,
-                                                      headers={**headers, "Content-Type": "application/json"}), {400})
+                expect_error(
+                    "malformed JSON",
+                    http.post(target, data=broken, timeout=10, headers={**headers, "Content-Type": "application/json"}),
+                    {400},
+                )
+                expect_error(
+                    "binary body",
+                    http.post(
+                        target, data=garbage, timeout=10, headers={**headers, "Content-Type": "application/json"}
+                    ),
+                    {400},
+                )
                 not_object = json.dumps(rng.choice([[], [valid], 1, "x", None, True]))
-                expect_error("JSON that is not an object", http.post(target, data=not_object, timeout=10,
-                                                                     headers={**headers, "Content-Type": "application/json"}),
-                             {400})
-                content_type = rng.choice(["text/plain", "application/xml", "multipart/form-data",
-                                           "application/x-www-form-urlencoded", ""])
-                expect_error("wrong content type", http.post(target, data=json.dumps(valid), timeout=10,
-                                                             headers={**headers, "Content-Type": content_type}), {415})
+                expect_error(
+                    "JSON that is not an object",
+                    http.post(
+                        target, data=not_object, timeout=10, headers={**headers, "Content-Type": "application/json"}
+                    ),
+                    {400},
+                )
+                content_type = rng.choice(
+                    ["text/plain", "application/xml", "multipart/form-data", "application/x-www-form-urlencoded", ""]
+                )
+                expect_error(
+                    "wrong content type",
+                    http.post(
+                        target, data=json.dumps(valid), timeout=10, headers={**headers, "Content-Type": content_type}
+                    ),
+                    {415},
+                )
                 oversized = b'{"type": "voice", "pad": "' + b"x" * (512_000 + rng.randrange(1, 50_000)) + b'"}'
-                expect_error("oversized body", http.post(target, data=oversized, timeout=30,
-                                                         headers={**headers, "Content-Type": "application/json"}), {413})
+                expect_error(
+                    "oversized body",
+                    http.post(
+                        target, data=oversized, timeout=30, headers={**headers, "Content-Type": "application/json"}
+                    ),
+                    {413},
+                )
                 chunks = (oversized[i : i + 65_536] for i in range(0, len(oversized), 65_536))
-                expect_error("oversized body (chunked)", http.post(target, data=chunks, timeout=30,
-                                                                   headers={**headers, "Content-Type": "application/json"}),
-                             {413})
-                expect_error("missing auth", http.post(target, json=valid, timeout=10,
-                                                       headers={"Idempotency-Key": "robust-x"}), {401})
+                expect_error(
+                    "oversized body (chunked)",
+                    http.post(target, data=chunks, timeout=30, headers={**headers, "Content-Type": "application/json"}),
+                    {413},
+                )
+                expect_error(
+                    "missing auth",
+                    http.post(target, json=valid, timeout=10, headers={"Idempotency-Key": "robust-x"}),
+                    {401},
+                )
                 bad_token = rng.choice(["Bearer ", "Bearer not-a-token", "Basic Zm9vOmJhcg==", "bearer" + "x" * 40])
-                expect_error("bad auth", http.post(target, json=valid, timeout=10,
-                                                   headers={"Authorization": bad_token, "Idempotency-Key": "robust-y"}),
-                             {401})
-            expect_error("token: JSON body", http.post(f"{box.base_url}/oauth/token", json={"grant_type": "x"},
-                                                       timeout=10), {400}, oauth=True)
-            expect_error("token: wrong secret", http.post(
-                f"{box.base_url}/oauth/token", data={"grant_type": "client_credentials"}, timeout=10,
-                auth=(matrix.canaries.client_id, "wrong")), {401}, oauth=True)
+                expect_error(
+                    "bad auth",
+                    http.post(
+                        target,
+                        json=valid,
+                        timeout=10,
+                        headers={"Authorization": bad_token, "Idempotency-Key": "robust-y"},
+                    ),
+                    {401},
+                )
+            expect_error(
+                "token: JSON body",
+                http.post(f"{box.base_url}/oauth/token", json={"grant_type": "x"}, timeout=10),
+                {400},
+                oauth=True,
+            )
+            expect_error(
+                "token: wrong secret",
+                http.post(
+                    f"{box.base_url}/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    timeout=10,
+                    auth=(matrix.canaries.client_id, "wrong"),
+                ),
+                {401},
+                oauth=True,
+            )
             # garbage and half-requests straight on the socket; the server must shrug them off
-            for payload in (b"\x00\xff\x13garbage\r\n\r\n", b"POST /api/v2/interactions HTTP/1.1\r\nContent-Length: 99",
-                            b"GET / HTTP/9.9\r\n\r\n", bytes(rng.randrange(256) for _ in range(300))):
+            for payload in (
+                b"\x00\xff\x13garbage\r\n\r\n",
+                b"POST /api/v2/interactions HTTP/1.1\r\nContent-Length: 99",
+                b"GET / HTTP/9.9\r\n\r\n",
+                bytes(rng.randrange(256) for _ in range(300)),
+            ):
                 with socket.create_connection((box.server.host, box.server.port), timeout=5) as raw:
                     raw.sendall(payload)
                     raw.shutdown(socket.SHUT_WR)
-                    try:
+                    with contextlib.suppress(OSError):
                         raw.recv(4096)
-                    except OSError:
-                        pass
             # and it keeps serving
-            alive = http.post(f"{box.base_url}/api/v2/interactions", json=valid, timeout=10,
-                              headers={**auth, "Idempotency-Key": f"alive-{round_number}"})
+            alive = http.post(
+                f"{box.base_url}/api/v2/interactions",
+                json=valid,
+                timeout=10,
+                headers={**auth, "Idempotency-Key": f"alive-{round_number}"},
+            )
             result.check(alive.status_code == 201, f"round {round_number}: a valid create answered {alive.status_code}")
             health = http.get(f"{box.base_url}/_sandbox/health", timeout=10)
             result.check(health.status_code == 200, f"round {round_number}: health answered {health.status_code}")
         stored = box.record_count()
         result.duplicates += max(0, stored - rounds)
         result.lost += max(0, rounds - stored)
-        server_errors = {route: counts for route, counts in box.requests_by_route().items()
-                         if any(code.startswith("5") for code in counts)}
+        server_errors = {
+            route: counts
+            for route, counts in box.requests_by_route().items()
+            if any(code.startswith("5") for code in counts)
+        }
         result.check(not server_errors, f"5xx answers: {server_errors}")
     result.trials = rounds
     result.items = sum(sum(counts.values()) for counts in statuses.values())

@@ -9,6 +9,7 @@ Imported by ``benchmarks/chaos_scenarios.py`` (the matrix), ``benchmarks/chaos_w
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,10 +152,8 @@ class _ListHandler(logging.Handler):
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a record that cannot be formatted is not evidence
             self.sink.append(self.format(record))
-        except Exception:  # pragma: no cover - a log record that cannot be formatted is not evidence
-            pass
 
 
 @contextmanager
@@ -566,6 +565,9 @@ def run_bulk(
         summary = getattr(exc, "summary", None)
     if summary is None and "genesys_audit_summary" in ti.xcom:
         summary = dict(ti.xcom["genesys_audit_summary"])
+    if summary is not None and not summary.get("items") and isinstance(ti.xcom.get("genesys_audit"), list):
+        # a task failed without its summary (AirflowFailException): the per-item view comes from the audit records
+        summary["items"] = [_item_of(audit) for audit in ti.xcom["genesys_audit"]]
     hook = operator.__dict__.get("hook")
     stats = {}
     if hook is not None:
@@ -586,6 +588,19 @@ def run_bulk(
     return run
 
 
+def _item_of(audit: Mapping[str, Any]) -> dict[str, Any]:
+    error = audit.get("error") or ""
+    return {
+        "position": audit.get("position"),
+        "outcome": audit.get("outcome"),
+        "external_id": audit.get("external_id"),
+        "key": audit.get("idempotency_key"),
+        "http_status": audit.get("http_status"),
+        "error": error,
+        "error_code": "outcome.unknown" if error.startswith("Outcome unknown") else None,
+    }
+
+
 # -- the fork server ------------------------------------------------------------------------------------------
 
 
@@ -604,13 +619,14 @@ class ForkServer:
         self._jobs = 0
 
     def __enter__(self) -> ForkServer:
+        self._stderr = (self.work_dir / "fork-server.log").open("w")
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.chaos_worker"],
             cwd=str(ROOT),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=open(self.work_dir / "fork-server.log", "w"),  # noqa: SIM115 - closed with the process
+            stderr=open(self.work_dir / "fork-server.log", "w"),
             text=True,
             env=env,
         )
@@ -660,6 +676,7 @@ class ForkServer:
         except Exception:
             self.process.kill()
             self.process.wait(timeout=30)
+        self._stderr.close()
         self.process = None
 
 
@@ -671,9 +688,3 @@ def read_result(path: Path) -> dict[str, Any] | None:
         return dict(json.loads(path.read_text(encoding="utf-8")))
     except ValueError:
         return None
-
-
-@contextmanager
-def exit_stack() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack

@@ -65,9 +65,7 @@ def _wait(pid: int, timeout: float) -> int:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # warm: everything a task process needs is imported before the first fork
     import benchmarks.chaos_support  # noqa: F401
     from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator  # noqa: F401

