@@ -8,11 +8,22 @@ import time
 from pyrate_limiter import Duration, Limiter, limiter_factory
 
 
+def burst_for(requests_per_minute: int) -> int:
+    """Requests allowed back to back: 1 up to 1,000/s; above that, enough that no wait is under 1 ms.
+
+    The limiter waits in whole milliseconds, so at rates above 1,000/s a burst of 1 would cap the rate at
+    1,000/s; a burst of ``ceil(rate / 1,000/s)`` keeps the average exact and adds at most that many requests
+    to any one-minute window (17 at 1,000,000/min).
+    """
+    return max(1, -(-requests_per_minute // 60_000))
+
+
 class Pacer:
     """Spaces requests evenly at ``requests_per_minute`` and lets a 429 pause every thread at once.
 
-    The rate is a GCRA limiter with burst 1 (pyrate-limiter), so requests leave at most once per
-    ``60 / requests_per_minute`` seconds and never bunch up against Genesys' per-minute window.
+    The rate is a GCRA limiter (pyrate-limiter) with burst 1 at every rate Genesys grants (up to 1,000/s), so
+    requests leave at most once per ``60 / requests_per_minute`` seconds and never bunch up against Genesys'
+    per-minute window (see :func:`burst_for` above that).
     :meth:`pause_for` is called when Genesys answers 429: all threads then wait out the same Retry-After
     instead of each discovering the throttle on its own.
 
@@ -26,7 +37,7 @@ class Pacer:
             self._limiter = limiter_factory.create_token_bucket_limiter(
                 rate_per_duration=int(requests_per_minute),
                 duration=Duration.MINUTE,
-                burst=1,
+                burst=burst_for(int(requests_per_minute)),
                 buffer_ms=0,
             )
         self._lock = threading.Lock()

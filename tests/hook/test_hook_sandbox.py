@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 import requests
-from tests.conftest import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET, SandboxAdmin, connection_json
 
 from airflow_provider_genesys.errors import GenesysApiError, GenesysAuthError, GenesysQuotaExhaustedError
 from airflow_provider_genesys.hooks import genesys_cloud
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, GenesysResponse
 from airflow_provider_genesys.sandbox import QUEUE_SUPPORT_ID, SKILL_ENGLISH_ID, SandboxConfig, SandboxServer
+from tests.conftest import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET, SandboxAdmin, connection_json
 
 QUEUE_PATH = f"/api/v2/routing/queues/{QUEUE_SUPPORT_ID}"
 QUEUE_ROUTE = "GET /api/v2/routing/queues/{queue_id}"

@@ -707,3 +707,16 @@ def test_pause_started_while_a_thread_waits_for_its_slot_holds_it_too() -> None:
     thread.join(timeout=5)
 
     assert released and released[0] >= 0.85
+
+
+def test_pacer_burst_is_one_at_every_rate_genesys_grants_and_keeps_high_rates_exact() -> None:
+    from airflow_provider_genesys.pacing import burst_for
+
+    assert [burst_for(rpm) for rpm in (1, 300, 3000, 60_000)] == [1, 1, 1, 1]
+    assert burst_for(60_001) == 2 and burst_for(1_000_000) == 17
+    pacer = Pacer(600_000)  # 10,000/s: whole-millisecond waits alone would cap it at 1,000/s
+    started = time.monotonic()
+    for _ in range(2_000):
+        pacer.acquire()
+    # 0.2 s at the rate; capped at 1,000/s it could not take less than 2 s, however idle the machine
+    assert time.monotonic() - started < 1.9
