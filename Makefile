@@ -5,6 +5,8 @@ UV_VERSION := 0.13.8
 # Use a uv already on PATH; otherwise bootstrap a private copy from PyPI into .tools/.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
+# Trust the platform's certificate store (corporate proxies with their own CA work out of the box).
+export UV_SYSTEM_CERTS ?= 1
 
 .PHONY: help sync test lint typecheck pytest demo chaos bench clean
 

@@ -155,16 +155,18 @@ def main() -> int:
         print("Figure 6: no run created every row", file=sys.stderr)
         return 1
     growths = [r["peak_rss_growth_mb"] for r in ok]
-    best = min(ok, key=lambda r: r["peak_rss_growth_mb"])
+    # memory is reported at its worst: the first run grows the heap, later runs reuse it (lower, not better)
+    worst = max(ok, key=lambda r: r["peak_rss_growth_mb"])
     figure: dict[str, Any] = {
-        "measured": f"peak RSS growth {best['peak_rss_growth_mb']:.1f} MB, XCom {best['xcom_bytes']:,} bytes",
+        "measured": f"peak RSS growth {worst['peak_rss_growth_mb']:.1f} MB (worst run), XCom "
+        f"{max(r['xcom_bytes'] for r in ok):,} bytes",
         "goal": "peak RSS growth <= 64 MB; XCom payload <= 1 MB",
-        "met": best["peak_rss_growth_mb"] <= 64 and max(r["xcom_bytes"] for r in ok) <= MB,
+        "met": worst["peak_rss_growth_mb"] <= 64 and max(r["xcom_bytes"] for r in ok) <= MB,
     }
     print_figure(
         6,
         f"{args.rows}-row JSONL through the bulk operator (execute() with a stub TI, real sandbox)",
-        figure["measured"] + f"  (best of {len(ok)}; growth over runs {growths} MB)",
+        figure["measured"] + f"  (worst of {len(ok)}; growth over runs {growths} MB)",
         figure["goal"],
         figure["met"],
     )
