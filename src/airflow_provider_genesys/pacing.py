@@ -9,19 +9,20 @@ from pyrate_limiter import Duration, Limiter, limiter_factory
 
 
 def burst_for(requests_per_minute: int) -> int:
-    """Requests allowed back to back: 1 up to 1,000/s; above that, enough that no wait is under 1 ms.
+    """Requests allowed back to back: 1 up to 100/s; above that, 10 ms worth of requests.
 
-    The limiter waits in whole milliseconds, so at rates above 1,000/s a burst of 1 would cap the rate at
-    1,000/s; a burst of ``ceil(rate / 1,000/s)`` keeps the average exact and adds at most that many requests
-    to any one-minute window (17 at 1,000,000/min).
+    The limiter counts and waits in whole milliseconds, so with a burst of 1 an interval such as 1.25 ms
+    (48,000/min) is served as 2 ms and rates above 1,000/s are capped at 1,000/s. Ten milliseconds of slack
+    absorb that rounding, keep the average rate exact, and add at most ``burst`` requests to any one-minute
+    window (1 at Genesys' usual quotas, 167 at 1,000,000/min).
     """
-    return max(1, -(-requests_per_minute // 60_000))
+    return max(1, -(-requests_per_minute // 6_000))
 
 
 class Pacer:
     """Spaces requests evenly at ``requests_per_minute`` and lets a 429 pause every thread at once.
 
-    The rate is a GCRA limiter (pyrate-limiter) with burst 1 at every rate Genesys grants (up to 1,000/s), so
+    The rate is a GCRA limiter (pyrate-limiter) with burst 1 up to 6,000/min (100/s), so
     requests leave at most once per ``60 / requests_per_minute`` seconds and never bunch up against Genesys'
     per-minute window (see :func:`burst_for` above that).
     :meth:`pause_for` is called when Genesys answers 429: all threads then wait out the same Retry-After

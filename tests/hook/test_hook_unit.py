@@ -709,14 +709,31 @@ def test_pause_started_while_a_thread_waits_for_its_slot_holds_it_too() -> None:
     assert released and released[0] >= 0.85
 
 
-def test_pacer_burst_is_one_at_every_rate_genesys_grants_and_keeps_high_rates_exact() -> None:
+def test_pacer_burst_is_one_at_genesys_rates_and_keeps_high_rates_exact() -> None:
     from airflow_provider_genesys.pacing import burst_for
 
-    assert [burst_for(rpm) for rpm in (1, 300, 3000, 60_000)] == [1, 1, 1, 1]
-    assert burst_for(60_001) == 2 and burst_for(1_000_000) == 17
+    assert [burst_for(rpm) for rpm in (1, 300, 3000, 6000)] == [1, 1, 1, 1]
+    assert burst_for(6001) == 2 and burst_for(48_000) == 8 and burst_for(1_000_000) == 167
     pacer = Pacer(600_000)  # 10,000/s: whole-millisecond waits alone would cap it at 1,000/s
     started = time.monotonic()
     for _ in range(2_000):
         pacer.acquire()
     # 0.2 s at the rate; capped at 1,000/s it could not take less than 2 s, however idle the machine
     assert time.monotonic() - started < 1.9
+
+
+def test_proxy_and_ca_settings_are_read_from_the_environment_once(
+    make_hook: Callable[..., GenesysCloudHook], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/corporate.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = make_hook(region="eu-west-1").session
+
+    assert session.trust_env is False  # not re-read per request
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/certs/corporate.pem"
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert "http" not in make_hook(host="http://127.0.0.1:8765").session.proxies
