@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.conftest import CANARY_CLIENT_SECRET
 from tests.e2e.airflow_support import load_dag, run_dag, task_states, try_numbers, xcom
@@ -19,6 +22,10 @@ AUDIT_FIELDS = {
     "idempotency_key", "validation_passed", "validation_errors", "http_status", "attempts", "latency_ms",
     "outcome", "interaction_id", "correlation_id", "oauth_client_id", "error",
 }  # fmt: skip
+
+
+def sandbox_url(admin: Any) -> str:
+    return str(admin.base_url)
 
 
 def _date(day: int) -> datetime:
@@ -49,6 +56,11 @@ def test_a_run_creates_exactly_one_record_and_audits_it(example_dag: Any, admin:
     assert CANARY_CLIENT_SECRET not in repr(audit) and CANARY_CLIENT_SECRET not in repr(returned)
     # the downstream task read the same audit record from XCom
     assert xcom(dag_run, "print_audit")["idempotency_key"] == audit["idempotency_key"]
+    # the task's extra link opens the record (the sandbox's record page; apps.<domain>/... for Genesys)
+    link = xcom(dag_run, "create_interaction", "_link_GenesysInteractionLink")
+    assert link == f"{sandbox_url(admin)}/_sandbox/records/{records[0]['id']}"
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200 and records[0]["id"] in page.text
 
 
 def test_clearing_the_task_in_the_same_run_replays_instead_of_creating(example_dag: Any, admin: Any) -> None:
@@ -74,11 +86,12 @@ def test_a_new_run_creates_a_new_record(example_dag: Any, admin: Any) -> None:
     assert admin.ledger()["duplicates"] == 0
 
 
-def test_commit_then_drop_on_the_first_try_ends_with_one_record(admin: Any) -> None:
+def test_commit_then_drop_on_the_first_try_ends_with_one_record(admin: Any, tmp_path: Path) -> None:
     dag = load_dag("e2e_create_no_hook_retry")
     admin.faults(drop_after_commit_next=1)
+    audit_file = tmp_path / "audit" / "create.jsonl"
 
-    dag_run = run_dag(dag, logical_date=_date(5))
+    dag_run = run_dag(dag, logical_date=_date(5), conf={"audit_path": str(audit_file)})
 
     assert task_states(dag_run)["create"] == "success"
     assert try_numbers(dag_run)["create"] == 2  # the first try lost its response and failed
@@ -88,6 +101,12 @@ def test_commit_then_drop_on_the_first_try_ends_with_one_record(admin: Any) -> N
     audit = xcom(dag_run, "create", "genesys_audit")
     assert audit["outcome"] == "replayed" and audit["interaction_id"] == records[0]["id"]
     assert admin.requests_to(INTERACTIONS_ROUTE) == {"dropped": 1, "409": 1}
+    # the failed first try's audit record survives in the durable file (its XCom was cleared by the retry)
+    lines = [json.loads(line) for line in audit_file.read_text().splitlines()]
+    assert [(line["try_number"], line["outcome"]) for line in lines] == [(1, "failed"), (2, "replayed")]
+    assert lines[0]["http_status"] is None and "connection" in lines[0]["error"]
+    assert lines[0]["idempotency_key"] == lines[1]["idempotency_key"] == audit["idempotency_key"]
+    assert CANARY_CLIENT_SECRET not in audit_file.read_text()
 
 
 def test_an_invalid_payload_fails_before_any_request(

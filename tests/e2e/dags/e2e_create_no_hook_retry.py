@@ -21,11 +21,16 @@ INTERACTION = {
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
+    params={"audit_path": ""},
     default_args={"retries": 2, "retry_delay": timedelta(seconds=0)},
 )
 def e2e_create_no_hook_retry() -> None:
     GenesysCreateInteractionOperator(
-        task_id="create", interaction=INTERACTION, genesys_conn_id="genesys_no_retry", external_id="CASE-DROP"
+        task_id="create",
+        interaction=INTERACTION,
+        genesys_conn_id="genesys_no_retry",
+        external_id="CASE-DROP",
+        audit_path="{{ params.audit_path }}",
     )
 
 
