@@ -6,11 +6,14 @@ talks to a real Genesys org.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -278,3 +281,24 @@ def write_jsonl(path: Path, count: int, *, seed: int = 20261128) -> Path:
         for line in rows(count, seed=seed):
             handle.write(line + "\n")
     return path
+
+
+def private_tmp(prefix: str) -> Path:
+    """Send every temporary file of this run (and of its child processes) to one directory, removed at exit.
+
+    Forked or spawned helpers inherit ``TMPDIR``; only the process that made the directory removes it.
+    """
+    if os.environ.get("GENESYS_PRIVATE_TMP"):
+        return Path(os.environ["GENESYS_PRIVATE_TMP"])  # a child of a run that already has one
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    owner = os.getpid()
+    tempfile.tempdir = str(root)
+    os.environ["TMPDIR"] = str(root)
+    os.environ["GENESYS_PRIVATE_TMP"] = str(root)
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(root, ignore_errors=True)
+
+    atexit.register(remove)
+    return root

@@ -45,6 +45,7 @@ from _common import (
     genesys_connection,
     interaction_items,
     print_figure,
+    private_tmp,
     run_timed,
     sandbox_process,
     spread,
@@ -346,6 +347,7 @@ def figure_5(runs: int, count: int = 10_000) -> dict[str, Any]:
 
 
 def main() -> int:
+    private_tmp("genesys-bench-")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="2,4,5", help="comma-separated figures to run (default: 2,4,5)")
     parser.add_argument("--runs", type=int, default=2)

@@ -45,6 +45,7 @@ from _common import (
     genesys_connection,
     interaction_items,
     print_figure,
+    private_tmp,
     run_timed,
     sandbox_process,
     spread,
@@ -173,6 +174,7 @@ def run_dag(
 
 
 def main() -> int:
+    private_tmp("genesys-bench-")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=2)

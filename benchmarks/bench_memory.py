@@ -34,6 +34,7 @@ import psutil
 from _common import (
     UNPACED,
     print_figure,
+    private_tmp,
     sandbox_process,
     spread,
     use_connection,
@@ -97,6 +98,7 @@ def execute(source: Path, run_id: str, concurrency: int) -> tuple[dict[str, Any]
 
 
 def main() -> int:
+    private_tmp("genesys-bench-")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=2)

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     interaction_items,
     print_figure,
+    private_tmp,
     sandbox_process,
     spread,
     use_connection,
@@ -36,6 +37,7 @@ ITEMS = 1500
 
 
 def main() -> int:
+    private_tmp("genesys-bench-")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--items", type=int, default=ITEMS)

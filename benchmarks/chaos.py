@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import private_tmp  # noqa: E402
+
+private_tmp("genesys-chaos-")  # every work dir of the run lives here and is removed at exit
 # A throw-away Airflow home, set before anything imports Airflow (the operators only need a config to read).
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="genesys-chaos-airflow-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")

@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS_DIR, ROOT, machine, write_results
+from _common import RESULTS_DIR, ROOT, machine, private_tmp, write_results
 
 PY = "uv run --no-sync python"
 
@@ -53,6 +53,7 @@ def shown_command(figure: str, runs: int) -> str:
 
 
 def main() -> int:
+    private_tmp("genesys-bench-")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(FIGURES), help="comma-separated figures (default: all)")
     parser.add_argument("--runs", type=int, default=2, help="repetitions of each figure (default: 2)")

@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="genesys-test-airflow-"))
 DAGS_FOLDER = AIRFLOW_HOME / "dags"
 STATE_DIR = AIRFLOW_HOME / "genesys-state"
+# Every temporary file of the session (and of its subprocesses) goes under AIRFLOW_HOME, removed at the end.
+TMP_DIR = AIRFLOW_HOME / "tmp"
+TMP_DIR.mkdir()
+tempfile.tempdir = str(TMP_DIR)
 
 #: Canary credentials: they must never appear in a log line, an XCom value, an audit record or an exception.
 CANARY_CLIENT_ID = "canary-client-7d1e"
@@ -37,6 +41,7 @@ os.environ.update(
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "GENESYS_PROVIDER_STATE_DIR": str(STATE_DIR),
+        "TMPDIR": str(TMP_DIR),
     }
 )
 
