@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 
 from pyrate_limiter import Duration, Limiter, limiter_factory
 
@@ -44,6 +45,11 @@ class Pacer:
         self._lock = threading.Lock()
         self._paused_until = 0.0
         self.pauses = 0
+        # Threads take their slots first come, first served: the limiter's own lock is not fair, and a thread
+        # could otherwise wait seconds while others go (which would also distort latency percentiles).
+        self._queue_lock = threading.Lock()
+        self._queue: deque[threading.Event] = deque()
+        self._slot_taken = False
 
     def pause_for(self, seconds: float) -> None:
         """Hold every caller of :meth:`acquire` for at least ``seconds`` from now."""
@@ -63,7 +69,27 @@ class Pacer:
         while (wait := self.remaining_pause()) > 0:
             time.sleep(wait)
         if self._limiter is not None:
-            self._limiter.try_acquire("genesys", blocking=True)
+            self._wait_for_turn()
+            try:
+                self._limiter.try_acquire("genesys", blocking=True)
+            finally:
+                self._pass_turn()
             # a pause may have started while this thread waited for its slot
             while (wait := self.remaining_pause()) > 0:
                 time.sleep(wait)
+
+    def _wait_for_turn(self) -> None:
+        with self._queue_lock:
+            if not self._slot_taken:
+                self._slot_taken = True
+                return
+            turn = threading.Event()
+            self._queue.append(turn)
+        turn.wait()
+
+    def _pass_turn(self) -> None:
+        with self._queue_lock:
+            if self._queue:
+                self._queue.popleft().set()  # the turn goes straight to the longest waiter
+            else:
+                self._slot_taken = False

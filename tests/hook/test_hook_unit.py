@@ -8,6 +8,7 @@ records each wait, and the hook's pacer by a spy.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import threading
 import time
@@ -737,3 +738,27 @@ def test_proxy_and_ca_settings_are_read_from_the_environment_once(
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert "http" not in make_hook(host="http://127.0.0.1:8765").session.proxies
+
+
+def test_pacer_serves_waiting_threads_first_come_first_served() -> None:
+    pacer = Pacer(6000)  # a slot every 10 ms: every thread is back in the queue long before its next turn
+    order: list[int] = []
+    order_lock = threading.Lock()
+
+    def work(number: int) -> None:
+        for _ in range(8):
+            pacer.acquire()
+            with order_lock:
+                order.append(number)
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(order) == 48
+    # round robin once all six are queued: no thread waits more than two rounds for its next turn
+    for number in range(6):
+        turns = [index for index, served in enumerate(order) if served == number]
+        assert max(b - a for a, b in itertools.pairwise(turns)) <= 12, (number, order)
