@@ -220,6 +220,18 @@ class CreationEngine:
             "queue_id": item.queue_id,
         }
 
+    def resumed(self, item: PreparedItem, record_id: str | None) -> ItemOutcome:
+        """Outcome of an item an earlier execution of this task already settled (nothing is sent)."""
+        audit = AuditRecord(
+            **self._base(item),
+            attempts=0,
+            outcome="replayed",
+            interaction_id=record_id,
+            requests_sent=0,
+            resumed=True,
+        )
+        return ItemOutcome(audit=audit)
+
     def _succeeded(self, item: PreparedItem, result: CreateResult) -> ItemOutcome:
         audit = AuditRecord(
             **self._base(item),

@@ -69,6 +69,7 @@ class AuditRecord(_AuditModel):
     :param error: the error message, already redacted by the caller.
     :param requests_sent: every HTTP request this record cost (lookups and retries included).
     :param queue_id: the routing queue the record targets, when it has one (for CRM sync).
+    :param resumed: an earlier execution of the task settled this item; nothing was sent this time.
     """
 
     timestamp: str = Field(default_factory=utc_now_iso)
@@ -94,6 +95,7 @@ class AuditRecord(_AuditModel):
     error: str | None = None
     requests_sent: int = Field(default=0, ge=0)
     queue_id: str | None = None
+    resumed: bool = False
 
     @field_validator("error")
     @classmethod
@@ -184,6 +186,7 @@ class RunSummary(_AuditModel):
     :param requests_sent: every HTTP request the run made (lookups and retries included).
     :param throttled_429: how many responses were HTTP 429.
     :param wall_seconds: wall-clock duration of the run.
+    :param resumed: replayed items that an earlier execution had settled (skipped without a request).
     :param items: per-item results, when they are small enough for XCom.
     :param items_path: where the per-item results were written instead, when they were.
     :param audit_path: where the full audit records were written, when they were.
@@ -202,6 +205,7 @@ class RunSummary(_AuditModel):
     requests_sent: int = Field(default=0, ge=0)
     throttled_429: int = Field(default=0, ge=0)
     wall_seconds: float = Field(default=0.0, ge=0.0)
+    resumed: int = Field(default=0, ge=0)
     items: list[ItemResult] | None = None
     items_path: str | None = None
     audit_path: str | None = None

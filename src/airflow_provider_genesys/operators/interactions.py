@@ -13,6 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from pydantic import BaseModel
 
 from airflow_provider_genesys.auditing import JsonLinesWriter, default_state_dir, resolve_audit_file, task_scope
+from airflow_provider_genesys.checkpoint import Checkpoint
 from airflow_provider_genesys.creation import (
     CreationEngine,
     ItemOutcome,
@@ -251,6 +252,9 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
     :param external_id_field: the field holding an item's own id; it is removed from the body before validation.
     :param audit_path: file (``*.jsonl``) or directory/URI for audit records and per-item results (templated).
     :param progress_interval: seconds between progress lines in the log.
+    :param resume: skip the items an earlier execution of this task instance settled (kept in a checkpoint file
+        under ``GENESYS_PROVIDER_STATE_DIR``); they are reported ``replayed`` without a request. Without the file
+        (another worker, ``resume=False``) they are sent again and replayed by their key.
     :param validate_routing: check every item's queue and skills in Genesys during validation (each id is
         looked up once per task run); items with a problem are invalid items.
     """
@@ -279,6 +283,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         external_id_field: str = "external_id",
         audit_path: str | None = None,
         progress_interval: float = 10.0,
+        resume: bool = True,
         validate_routing: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -305,6 +310,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         self.max_invalid = max_invalid
         self.external_id_field = external_id_field
         self.progress_interval = progress_interval
+        self.resume = resume
 
     @cached_property
     def hook(self) -> GenesysCloudHook:
@@ -387,9 +393,12 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         spec = self.spec
         client_id = self._client_id()
         journal = self._open_journal(spec, task)
+        # kinds with a send journal resume through it; the others through the checkpoint
+        checkpoint = Checkpoint.for_task(task, spec.name) if self.resume and journal is None else None
+        settled = checkpoint.load() if checkpoint is not None else {}
 
         # Pass 1: validate everything (streaming), so bad input is reported before anything is sent.
-        total = valid = 0
+        total = valid = already_settled = 0
         invalid_audits: list[AuditRecord] = []
         invalid_errors: list[InteractionValidationError] = []
         for position, external_id, prepared in self._prepared(spec, task):
@@ -403,7 +412,10 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 invalid_errors.append(prepared)
             else:
                 valid += 1
+                already_settled += prepared.key in settled
         self.log.info("Validated %d item(s): %d valid, %d invalid.", total, valid, len(invalid_audits))
+        if already_settled:
+            self.log.info("Resuming: %d item(s) were settled by an earlier execution of this task.", already_settled)
 
         many = total > XCOM_ITEMS_THRESHOLD
         scope_dir = f"{self.audit_path.rstrip('/')}" if self.audit_path else default_state_dir()
@@ -418,7 +430,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         results: list[ItemResult] = []
         kept_audits: list[dict[str, Any]] = []
         latencies: list[float] = []
-        counts = {"created": 0, "replayed": 0, "failed": 0, "requests": 0}
+        counts = {"created": 0, "replayed": 0, "failed": 0, "requests": 0, "resumed": 0}
         failures: list[ItemResult] = []
 
         def record(audit: AuditRecord, error_code: str | None = None) -> None:
@@ -455,6 +467,10 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                     counts[audit.outcome] += 1
                 if audit.latency_ms is not None:
                     latencies.append(audit.latency_ms)
+                if audit.resumed:
+                    counts["resumed"] += 1
+                elif checkpoint is not None and audit.outcome in ("created", "replayed"):
+                    checkpoint.settled(str(audit.idempotency_key), audit.interaction_id)
                 record(audit, error_code=outcome.error_code)
 
             engine = CreationEngine(
@@ -466,18 +482,24 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 logger=self.log,
                 journal=journal,
             )
-            valid_items: Iterator[PreparedItem] = (
-                prepared
-                for _, _, prepared in self._prepared(spec, task)
-                if not isinstance(prepared, InteractionValidationError)
-            )
+
+            def unsettled_items() -> Iterator[PreparedItem]:
+                for _, _, prepared in self._prepared(spec, task):
+                    if isinstance(prepared, InteractionValidationError):
+                        continue
+                    if prepared.key in settled:
+                        on_outcome(engine.resumed(prepared, settled[prepared.key]))
+                        continue
+                    yield prepared
+
+            valid_items: Iterator[PreparedItem] = unsettled_items()
             resumed = self._resumed(task, journal)
             if resumed and spec.bulk_lookup is not None:
                 # one lookup for many keys instead of one per item
                 valid_items = spec.bulk_lookup(self.hook, valid_items)
             engine.run(
                 valid_items,
-                total=valid,
+                total=valid - already_settled,
                 on_outcome=on_outcome,
                 outcome_unknown=lambda item: resumed and not item.looked_up,
             )
@@ -486,6 +508,8 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 audit_writer.close()
             if items_writer is not None:
                 items_writer.close()
+            if checkpoint is not None:
+                checkpoint.close()
 
         summary = RunSummary(
             total=total,
@@ -501,6 +525,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
             requests_sent=self.hook.requests_sent,
             throttled_429=self.hook.throttled,
             wall_seconds=round(time.monotonic() - started, 3),
+            resumed=counts["resumed"],
             items=None if many else sorted(results, key=lambda result: result.position),
             items_path=items_path if many else None,
             audit_path=audit_file,
