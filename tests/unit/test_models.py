@@ -65,7 +65,7 @@ def test_valid_interaction_passes() -> None:
 
 @pytest.mark.parametrize("interaction_type", INTERACTION_TYPES)
 def test_every_interaction_type_is_accepted(interaction_type: str) -> None:
-    validate_model(InteractionRequest, with_change(("type",), interaction_type))
+    assert validate_model(InteractionRequest, with_change(("type",), interaction_type)).type == interaction_type
 
 
 @pytest.mark.parametrize("interaction_type", ["fax", "VOICE", "", None, 1])
@@ -81,7 +81,9 @@ def test_routing_is_required() -> None:
 
 @pytest.mark.parametrize("priority", [1, 100])
 def test_priority_bounds_are_inclusive(priority: int) -> None:
-    validate_model(InteractionRequest, with_change(("routing", "priority"), priority))
+    assert (
+        validate_model(InteractionRequest, with_change(("routing", "priority"), priority)).routing.priority == priority
+    )
 
 
 @pytest.mark.parametrize("priority", [0, 101, -5, "50", 50.5, True, None])
@@ -99,7 +101,8 @@ def test_ids_must_be_uuids(path: tuple[str | int, ...]) -> None:
 
 @pytest.mark.parametrize("level", [0, 5, 2.5])
 def test_skill_level_within_0_to_5_is_accepted(level: float) -> None:
-    validate_model(InteractionRequest, with_change(("routing", "skills", 0, "level"), level))
+    request = validate_model(InteractionRequest, with_change(("routing", "skills", 0, "level"), level))
+    assert request.routing.skills[0].level == level
 
 
 @pytest.mark.parametrize("level", [-0.1, 5.1, "high"])
@@ -117,7 +120,8 @@ def test_each_participant_needs_a_role() -> None:
 
 @pytest.mark.parametrize("role", PARTICIPANT_ROLES)
 def test_every_role_is_accepted(role: str) -> None:
-    validate_model(InteractionRequest, with_change(("participants", 1, "roles"), [role]))
+    request = validate_model(InteractionRequest, with_change(("participants", 1, "roles"), [role]))
+    assert request.participants[1].roles == [role]
 
 
 def test_unknown_role_is_rejected() -> None:

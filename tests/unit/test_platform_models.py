@@ -204,7 +204,8 @@ def test_callback_with_top_level_queue_and_key_in_data() -> None:
 
 def test_callback_with_routing_data_without_queue_but_top_level_queue_is_valid() -> None:
     body = {"callbackNumbers": ["+1555"], "queueId": QUEUE, "routingData": {"skillIds": [SKILL]}}
-    validate_model(CallbackRequest, body)
+    wire = validate_model(CallbackRequest, body).with_idempotency_key(KEY)
+    assert wire["queueId"] == QUEUE and wire["routingData"] == {"skillIds": [SKILL]}
 
 
 def test_email_via_flow_and_key_in_attributes_with_fixed_direction() -> None:
@@ -293,8 +294,10 @@ def test_workitem_boundaries_are_accepted() -> None:
         dateDue=(NOW + timedelta(days=365)).isoformat(),
         dateExpires=(NOW - timedelta(days=3)).isoformat(),  # in the past is allowed
     )
-    validate_model(WorkitemRequest, body, context={"now": NOW})
-    validate_model(WorkitemRequest, changed(body, name="abc", priority=25_000_000), context={"now": NOW})
+    low = validate_model(WorkitemRequest, body, context={"now": NOW})
+    assert (low.priority, len(low.name), len(low.scored_agents or [])) == (-25_000_000, 256, 20)
+    high = validate_model(WorkitemRequest, changed(body, name="abc", priority=25_000_000), context={"now": NOW})
+    assert (high.priority, high.name) == (25_000_000, "abc")
 
 
 def test_date_window_uses_the_clock_without_context() -> None:
