@@ -26,6 +26,7 @@ from standardwebhooks import Webhook
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from airflow_provider_genesys.errors import GenesysConfigurationError, GenesysError, redact
+from airflow_provider_genesys.http_retry import MAX_RETRY_AFTER_SECONDS, RETRYABLE_STATUSES, parse_retry_after
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -35,10 +36,6 @@ StatusState = Literal["pending", "done", "failed"]
 
 DEFAULT_ENDPOINT = "/crm/interactions"
 DEFAULT_TIMEOUT = 30.0
-#: Retry-After values above this many seconds are not waited for (a quota is spent; retrying is pointless).
-MAX_RETRY_AFTER_SECONDS = 180.0
-#: Statuses retried with backoff; 429 is retried after its ``Retry-After``.
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 #: No (complete) answer arrived: the request may or may not have been processed; retried (redelivery is safe).
 _NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -177,17 +174,6 @@ class _CappedJitteredBackoff:
             return error.retry_after
         ceiling = min(self.maximum, self.initial * 2 ** (retry_state.attempt_number - 1))
         return random.uniform(ceiling / 2, ceiling)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Parse a ``Retry-After`` header given in seconds (an HTTP date is treated as absent)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return max(seconds, 0.0)
 
 
 def parse_status_body(body: Any, *, secrets: tuple[str | None, ...] = ()) -> DeliveryStatus:

@@ -26,13 +26,11 @@ from airflow_provider_genesys.errors import (
     GenesysQuotaExhaustedError,
     redact,
 )
+from airflow_provider_genesys.http_retry import MAX_RETRY_AFTER_SECONDS, RETRYABLE_STATUSES, parse_retry_after
 from airflow_provider_genesys.pacing import Pacer
 from airflow_provider_genesys.regions import Endpoints, resolve_endpoints
 
 CORRELATION_HEADER = "ININ-Correlation-Id"
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-#: Genesys' SDKs stop retrying when Retry-After exceeds this: it signals a daily quota, not a burst.
-MAX_RETRY_AFTER_SECONDS = 180.0
 #: Genesys' SDKs wait this long on a 429 that carries no Retry-After.
 DEFAULT_RETRY_AFTER_SECONDS = 3.0
 #: Refresh a cached token this long before it expires.
@@ -581,13 +579,7 @@ def _parse_body(response: requests.Response) -> Any:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def _short_network_reason(exc: requests.RequestException) -> str:
