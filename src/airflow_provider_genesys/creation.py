@@ -57,6 +57,16 @@ class TaskIdentity:
             try_number=int(getattr(ti, "try_number", 1) or 1),
         )
 
+    def audit_fields(self) -> dict[str, Any]:
+        """The task's ids as audit-record fields."""
+        return {
+            "dag_id": self.dag_id,
+            "task_id": self.task_id,
+            "run_id": self.run_id,
+            "map_index": self.map_index,
+            "try_number": self.try_number,
+        }
+
     def key_for(self, kind: str, identity: Any) -> str:
         """The idempotency key of one item of this task instance."""
         return derive_idempotency_key(
@@ -126,11 +136,7 @@ def invalid_audit(
 ) -> AuditRecord:
     """Audit record of an item that failed validation (nothing was sent)."""
     return AuditRecord(
-        dag_id=task.dag_id,
-        task_id=task.task_id,
-        run_id=task.run_id,
-        map_index=task.map_index,
-        try_number=task.try_number,
+        **task.audit_fields(),
         kind=spec.name,
         interaction_type=interaction_type,
         external_id=external_id,
@@ -141,6 +147,23 @@ def invalid_audit(
         oauth_client_id=oauth_client_id,
         error=f"{len(error.errors)} validation problem(s)",
     )
+
+
+def item_audit_fields(
+    task: TaskIdentity, spec: KindSpec, item: PreparedItem, *, oauth_client_id: str | None
+) -> dict[str, Any]:
+    """The audit-record fields every outcome of a validated item shares."""
+    return {
+        **task.audit_fields(),
+        "kind": spec.name,
+        "interaction_type": item.interaction_type,
+        "idempotency_key": item.key,
+        "external_id": item.external_id,
+        "position": item.position,
+        "validation_passed": True,
+        "oauth_client_id": oauth_client_id,
+        "queue_id": item.queue_id,
+    }
 
 
 class CreationEngine:
@@ -204,21 +227,7 @@ class CreationEngine:
         return self._succeeded(item, result)
 
     def _base(self, item: PreparedItem) -> dict[str, Any]:
-        return {
-            "dag_id": self.task.dag_id,
-            "task_id": self.task.task_id,
-            "run_id": self.task.run_id,
-            "map_index": self.task.map_index,
-            "try_number": self.task.try_number,
-            "kind": self.spec.name,
-            "interaction_type": item.interaction_type,
-            "idempotency_key": item.key,
-            "external_id": item.external_id,
-            "position": item.position,
-            "validation_passed": True,
-            "oauth_client_id": self.hook.client_id,
-            "queue_id": item.queue_id,
-        }
+        return item_audit_fields(self.task, self.spec, item, oauth_client_id=self.hook.client_id)
 
     def resumed(self, item: PreparedItem, record_id: str | None) -> ItemOutcome:
         """Outcome of an item an earlier execution of this task already settled (nothing is sent)."""

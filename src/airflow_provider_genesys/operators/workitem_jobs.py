@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_genesys.creation import TaskIdentity, invalid_audit
+from airflow_provider_genesys.creation import TaskIdentity, invalid_audit, item_audit_fields
 from airflow_provider_genesys.errors import GenesysApiError, InteractionValidationError, redact
 from airflow_provider_genesys.kinds import PreparedItem, get_kind
 from airflow_provider_genesys.models.audit import (
@@ -176,20 +176,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
             for position, external_id, error in invalid
         ]
         for item in items:
-            base: dict[str, Any] = {
-                "dag_id": task.dag_id,
-                "task_id": task.task_id,
-                "run_id": task.run_id,
-                "map_index": task.map_index,
-                "try_number": task.try_number,
-                "kind": spec.name,
-                "idempotency_key": item.key,
-                "external_id": item.external_id,
-                "position": item.position,
-                "validation_passed": True,
-                "oauth_client_id": client_id,
-                "queue_id": item.queue_id,
-            }
+            base = item_audit_fields(task, spec, item, oauth_client_id=client_id)
             if item.key in created:
                 audits.append(AuditRecord(**base, outcome="created", interaction_id=created[item.key].get("id")))
             elif item.key in state.get("replayed", {}):
