@@ -1,6 +1,6 @@
 """What the benchmarks share: the sandbox in a child process, its admin routes, connections, results files.
 
-Everything runs on loopback against the bundled sandbox (``airflow_provider_genesys.sandbox``); nothing here
+Everything runs on loopback against the bundled sandbox (``genesys_sandbox``); nothing here
 talks to a real Genesys org.
 """
 
@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from airflow_provider_genesys.sandbox import SandboxProcess  # noqa: E402
+from genesys_sandbox import SandboxProcess  # noqa: E402
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 CLIENT_ID = "bench-client"

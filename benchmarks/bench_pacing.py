@@ -28,9 +28,10 @@ from _common import (
     write_results,
 )
 
-from airflow_provider_genesys.creation import CreationEngine, TaskIdentity, prepare_item
+from airflow_provider_genesys.creation.engine import CreationEngine, prepare_item
+from airflow_provider_genesys.creation.kinds import get_kind
+from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, clear_token_cache
-from airflow_provider_genesys.kinds import get_kind
 
 QUOTA = 3000
 ITEMS = 1500

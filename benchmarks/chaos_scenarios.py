@@ -799,9 +799,10 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
     """
     from hypothesis import HealthCheck, Phase, given, settings
 
-    from airflow_provider_genesys.creation import TaskIdentity, describe_item, prepare_item
-    from airflow_provider_genesys.errors import InteractionValidationError
-    from airflow_provider_genesys.kinds import KINDS
+    from airflow_provider_genesys.creation.engine import prepare_item
+    from airflow_provider_genesys.creation.kinds import KINDS
+    from airflow_provider_genesys.creation.task import TaskIdentity, describe_item
+    from airflow_provider_genesys.exceptions import InteractionValidationError
     from airflow_provider_genesys.operators.interactions import GenesysCreateInteractionOperator
     from benchmarks.chaos_payloads import (
         CATALOG,

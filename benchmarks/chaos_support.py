@@ -34,8 +34,8 @@ if str(ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from airflow_provider_genesys.sandbox import SandboxConfig, SandboxServer  # noqa: E402
-from airflow_provider_genesys.sandbox.seeds import (  # noqa: E402
+from genesys_sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from genesys_sandbox.seeds import (  # noqa: E402
     QUEUE_BILLING_ID,
     QUEUE_SALES_ID,
     QUEUE_SUPPORT_ID,
@@ -450,8 +450,9 @@ def write_jsonl(path: Path, items: list[dict[str, Any]]) -> Path:
 
 def expected_keys(kind: str, items: list[dict[str, Any]], run_id: str, *, task_id: str = TASK_ID) -> list[str]:
     """The idempotency key of every item, derived exactly as the bulk operator derives it."""
-    from airflow_provider_genesys.creation import TaskIdentity, prepare_item
-    from airflow_provider_genesys.kinds import get_kind
+    from airflow_provider_genesys.creation.engine import prepare_item
+    from airflow_provider_genesys.creation.kinds import get_kind
+    from airflow_provider_genesys.creation.task import TaskIdentity
 
     spec = get_kind(kind)
     task = TaskIdentity(dag_id=DAG_ID, task_id=task_id, run_id=run_id, map_index=-1, try_number=1)

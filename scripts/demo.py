@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from airflow_provider_genesys.sandbox import DEFAULT_CRM_SIGNING_SECRET, SandboxProcess
+from genesys_sandbox import DEFAULT_CRM_SIGNING_SECRET, SandboxProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".demo"

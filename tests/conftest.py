@@ -1,23 +1,27 @@
 """Shared test set-up: an isolated Airflow home with a migrated SQLite DB, and the sandbox on loopback.
 
 The environment is set before anything imports Airflow, so every test (and every ``airflow`` subprocess)
-uses a throw-away AIRFLOW_HOME. A canary client secret is used for the whole suite so that secret-hygiene
-checks can look for it anywhere.
+uses a throw-away AIRFLOW_HOME. The canary credentials of ``tests.support.canaries`` are used for the whole
+suite so that secret-hygiene checks can look for them anywhere.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.canaries import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET
+from tests.support.connections import genesys_connection
+from tests.support.sandbox_client import SandboxAdmin
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="genesys-test-airflow-"))
@@ -27,10 +31,6 @@ STATE_DIR = AIRFLOW_HOME / "genesys-state"
 TMP_DIR = AIRFLOW_HOME / "tmp"
 TMP_DIR.mkdir()
 tempfile.tempdir = str(TMP_DIR)
-
-#: Canary credentials: they must never appear in a log line, an XCom value, an audit record or an exception.
-CANARY_CLIENT_ID = "canary-client-7d1e"
-CANARY_CLIENT_SECRET = "canary-secret-Zq81xWv4Lm2P"
 
 os.environ.update(
     {
@@ -60,6 +60,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
 
 
+@pytest.fixture
+def item_of() -> Callable[..., Any]:
+    """``item_of(kind, external_id=..., **changes)``: a prepared item of the default payload of ``kind``."""
+
+    def make(kind: str, external_id: str = "CASE-1", position: int | None = None, **changes: Any) -> Any:
+        from airflow_provider_genesys.creation.engine import prepare_item
+        from airflow_provider_genesys.creation.kinds import get_kind
+        from tests.support.context import task_identity
+        from tests.support.payloads import PAYLOADS
+
+        payload = {**copy.deepcopy(PAYLOADS[kind]), **changes}
+        return prepare_item(get_kind(kind), payload, task_identity(), external_id=external_id, position=position)
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Migrate the SQLite metadata DB once per session (``airflow db migrate``, as a user would)."""
@@ -81,7 +97,7 @@ def airflow_db() -> Path:
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Any]:
     """One sandbox for the session, on a free loopback port, with the canary credentials."""
-    from airflow_provider_genesys.sandbox import SandboxConfig, SandboxServer
+    from genesys_sandbox import SandboxConfig, SandboxServer
 
     config = SandboxConfig(
         client_id=CANARY_CLIENT_ID,
@@ -93,26 +109,6 @@ def sandbox_server() -> Iterator[Any]:
         yield server
 
 
-def connection_json(base_url: str, **extra: Any) -> str:
-    """Airflow connection (JSON form) for the sandbox, with fast retries for tests."""
-    settings: dict[str, Any] = {
-        "requests_per_minute": 60_000,
-        "backoff_initial": 0.05,
-        "backoff_max": 0.2,
-        "timeout": 10,
-    }
-    settings.update(extra)
-    return json.dumps(
-        {
-            "conn_type": "genesys_cloud",
-            "login": CANARY_CLIENT_ID,
-            "password": CANARY_CLIENT_SECRET,
-            "host": base_url,
-            "extra": settings,
-        }
-    )
-
-
 @pytest.fixture
 def sandbox(sandbox_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The session sandbox, reset, with ``genesys_cloud_default`` (and a no-retry variant) pointing at it."""
@@ -122,38 +118,10 @@ def sandbox(sandbox_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
 
     requests.post(f"{sandbox_server.base_url}/_sandbox/reset", timeout=10).raise_for_status()
     clear_token_cache()
-    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT", connection_json(sandbox_server.base_url))
-    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_NO_RETRY", connection_json(sandbox_server.base_url, max_attempts=1))
+    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT", genesys_connection(sandbox_server.base_url))
+    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_NO_RETRY", genesys_connection(sandbox_server.base_url, max_attempts=1))
     yield sandbox_server
     clear_token_cache()
-
-
-class SandboxAdmin:
-    """Small client of the sandbox's ``/_sandbox`` admin routes."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-
-    def get(self, path: str) -> Any:
-        import requests
-
-        response = requests.get(f"{self.base_url}/_sandbox/{path}", timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def faults(self, **faults: Any) -> None:
-        import requests
-
-        requests.put(f"{self.base_url}/_sandbox/faults", json=faults, timeout=10).raise_for_status()
-
-    def ledger(self) -> dict[str, Any]:
-        return dict(self.get("ledger"))
-
-    def records(self) -> list[dict[str, Any]]:
-        return list(self.ledger()["records"])
-
-    def requests_to(self, route: str) -> dict[str, int]:
-        return dict(self.get("requests")["by_route"].get(route, {}))
 
 
 @pytest.fixture

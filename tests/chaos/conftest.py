@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks.chaos_scenarios import Matrix
 from benchmarks.chaos_support import Canaries
-from tests.conftest import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET
+from tests.support.canaries import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET
 
 
 @pytest.fixture(scope="session")

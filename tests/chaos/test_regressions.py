@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.chaos_support import FakeTaskInstance, task_context
-from tests.conftest import CANARY_CLIENT_SECRET
+from tests.support.canaries import CANARY_CLIENT_SECRET
+from tests.support.context import FakeTaskInstance, task_context
 
 
 def test_bulk_on_invalid_fail_pushes_every_refused_items_audit_record_to_xcom(sandbox: Any, admin: Any) -> None:

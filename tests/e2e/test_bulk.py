@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks.datagen import rows
-from tests.e2e.airflow_support import ROOT, load_dag, run_dag, task_states, try_numbers, xcom
+from tests.support.dags import ROOT, load_dag, run_dag, task_states, try_numbers, xcom
+from tests.support.payloads import rows
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -85,7 +85,7 @@ KILL_SCRIPT = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     sys.path.insert(0, {root!r})
-    from tests.e2e.airflow_support import load_dag, run_dag
+    from tests.support.dags import load_dag, run_dag
     dag_run = run_dag(load_dag("e2e_bulk"), logical_date=datetime(2026, 4, 3, tzinfo=timezone.utc),
                       conf={{"source": {source!r}}})
     print("FINAL_STATE", dag_run.state)

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CANARY_CLIENT_SECRET, connection_json
+from tests.support.canaries import CANARY_CLIENT_SECRET
+from tests.support.connections import genesys_connection
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -37,7 +38,7 @@ def test_connections_test_succeeds_with_the_right_secret_and_fails_cleanly_with_
     assert admin.requests_to("GET /api/v2/tokens/me") == {"200": 1}
 
     wrong_secret = "wrong-secret-Hh7Qp2"
-    env["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"] = connection_json(sandbox.base_url).replace(
+    env["AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT"] = genesys_connection(sandbox.base_url).replace(
         CANARY_CLIENT_SECRET, wrong_secret
     )
     bad = _airflow("connections", "test", "genesys_cloud_default", env=env)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import CANARY_CLIENT_SECRET
-from tests.e2e.airflow_support import load_dag, run_dag, task_states, try_numbers, xcom
+from tests.support.canaries import CANARY_CLIENT_SECRET
+from tests.support.dags import load_dag, run_dag, task_states, try_numbers, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

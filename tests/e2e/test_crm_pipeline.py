@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_genesys.sandbox import DEFAULT_CRM_SIGNING_SECRET
-from tests.e2e.airflow_support import load_dag, run_dag, task_states, xcom
+from genesys_sandbox import DEFAULT_CRM_SIGNING_SECRET
+from tests.support.dags import load_dag, run_dag, task_states, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.airflow_support import ROOT, load_dag, run_dag, task_states, xcom
+from tests.support.dags import ROOT, load_dag, run_dag, task_states, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

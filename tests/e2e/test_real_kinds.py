@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.airflow_support import load_dag, run_dag, task_states, try_numbers, xcom
+from tests.support.dags import load_dag, run_dag, task_states, try_numbers, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

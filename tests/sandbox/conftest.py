@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sandbox_support import SandboxClient
 
-from airflow_provider_genesys.sandbox import SandboxConfig, SandboxServer
+from genesys_sandbox import SandboxConfig, SandboxServer
+from tests.support.sandbox_client import SandboxClient
 
 
 @pytest.fixture

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import requests
-from sandbox_support import SandboxClient, assert_error_body, interaction_body
 
-from airflow_provider_genesys.sandbox import QUEUE_SUPPORT_ID, SandboxConfig, SandboxServer
+from genesys_sandbox import QUEUE_SUPPORT_ID, SandboxConfig, SandboxServer
+from tests.support.payloads import interaction_body
+from tests.support.sandbox_client import SandboxClient, assert_error_body
 
 
 def test_requests_are_counted_by_route_template(sandbox: SandboxClient) -> None:
@@ -43,7 +44,7 @@ def test_ledger_and_reset(sandbox: SandboxClient) -> None:
 
 def test_ledger_counts_duplicates_at_the_storage_layer() -> None:
     with SandboxServer(SandboxConfig()) as server:
-        from airflow_provider_genesys.sandbox.state import StoredRecord
+        from genesys_sandbox.state import StoredRecord
 
         for record_id in ("r1", "r2"):
             server.state.store_record(StoredRecord("interaction", record_id, "same-key", {"id": record_id}, 0.0))

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 
 import requests
-from sandbox_support import SandboxClient, assert_error_body
 
-from airflow_provider_genesys.sandbox import ORGANIZATION_ID
+from genesys_sandbox import ORGANIZATION_ID
+from tests.support.sandbox_client import SandboxClient, assert_error_body
 
 
 def _token(client: SandboxClient, **kwargs: object) -> requests.Response:

@@ -7,7 +7,9 @@ import socket
 from urllib.parse import urlsplit
 
 import requests
-from sandbox_support import SandboxClient, assert_error_body, interaction_body
+
+from tests.support.payloads import interaction_body
+from tests.support.sandbox_client import SandboxClient, assert_error_body
 
 
 def test_not_found_and_method_not_allowed(sandbox: SandboxClient) -> None:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from sandbox_support import SandboxClient, assert_error_body, interaction_body
 
-from airflow_provider_genesys.sandbox import FaultConfig
+from genesys_sandbox import FaultConfig
+from tests.support.payloads import interaction_body
+from tests.support.sandbox_client import SandboxClient, assert_error_body
 
 
 def test_fail_next_then_recover(sandbox: SandboxClient) -> None:

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 import requests
-from sandbox_support import SandboxClient, assert_error_body, interaction_body
+
+from tests.support.payloads import interaction_body
+from tests.support.sandbox_client import SandboxClient, assert_error_body
 
 
 def test_create_returns_record(sandbox: SandboxClient) -> None:

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_support import SandboxClient, assert_error_body
 
-from airflow_provider_genesys.sandbox import (
+from genesys_sandbox import (
     QUEUE_BILLING_ID,
     QUEUE_SALES_ID,
     QUEUE_SUPPORT_ID,
@@ -18,6 +17,7 @@ from airflow_provider_genesys.sandbox import (
     WORKBIN_ID,
     WORKTYPE_ID,
 )
+from tests.support.sandbox_client import SandboxClient, assert_error_body
 
 WORKITEMS = "/api/v2/taskmanagement/workitems"
 JOBS = f"{WORKITEMS}/bulk/add/jobs"

@@ -6,8 +6,8 @@ import json
 
 import requests
 
-from airflow_provider_genesys.sandbox import SandboxProcess, SandboxServer
-from airflow_provider_genesys.sandbox.__main__ import banner, build_parser, config_from_args
+from genesys_sandbox import SandboxProcess, SandboxServer
+from genesys_sandbox.__main__ import banner, build_parser, config_from_args
 
 
 def test_process_start_and_stop() -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from sandbox_support import SandboxClient
-
-from airflow_provider_genesys.sandbox import (
+from genesys_sandbox import (
     QUEUE_BILLING_ID,
     QUEUE_SALES_ID,
     QUEUE_SUPPORT_ID,
     SKILL_ENGLISH_ID,
     SKILL_LEGACY_ID,
 )
+from tests.support.sandbox_client import SandboxClient
 
 
 def test_queue_by_id(sandbox: SandboxClient) -> None:

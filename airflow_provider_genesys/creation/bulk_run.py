@@ -1,0 +1,372 @@
+"""A bulk run's bookkeeping: two passes over the input, the engine, outputs, counters, summary and verdict.
+
+Pass 1 validates everything (streaming), so bad input is reported before anything is sent. Pass 2 creates the
+valid items that an earlier execution of the task instance has not settled. Per-item results and audit records
+go to XCom up to :data:`XCOM_ITEMS_THRESHOLD` items and to JSON-lines files beyond. The result says what to
+push and whether the task should fail, and whether a retry could change that.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_genesys.creation.checkpoint import Checkpoint
+from airflow_provider_genesys.creation.engine import CreationEngine, invalid_audit
+from airflow_provider_genesys.creation.inputs import BulkInput, ItemCheck
+from airflow_provider_genesys.creation.items import ItemOutcome, KindSpec, PreparedItem
+from airflow_provider_genesys.creation.task import TaskIdentity, describe_item
+from airflow_provider_genesys.exceptions import InteractionValidationError
+from airflow_provider_genesys.models.audit import AuditRecord, ItemResult, RunSummary
+from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, default_state_dir, resolve_audit_file
+from airflow_provider_genesys.utils.redaction import redact
+
+if TYPE_CHECKING:
+    from airflow_provider_genesys.creation.journal import SendJournal
+    from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+
+#: Above this many items, per-item results and audit records go to JSON-lines files and XCom holds their paths.
+XCOM_ITEMS_THRESHOLD = 1000
+#: How many invalid/failed items a task failure message lists (all of them are in XCom / the files).
+REPORT_LINES = 50
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BulkOptions:
+    """How a bulk run behaves (the bulk operator's arguments).
+
+    :param max_concurrency: requests in flight at once.
+    :param on_invalid: ``fail`` (send nothing if any item is invalid) or ``skip``.
+    :param max_invalid: with ``skip``, invalid items tolerated (a count, or a fraction below 1).
+    :param audit_path: file (``*.jsonl``) or directory/URI for audit records and per-item results.
+    :param progress_interval: seconds between progress lines in the log.
+    :param resume: skip the items an earlier execution of this task instance settled (checkpoint).
+    """
+
+    max_concurrency: int = 8
+    on_invalid: str = "fail"
+    max_invalid: int | float = 0
+    audit_path: str | None = None
+    progress_interval: float = 10.0
+    resume: bool = True
+
+    def invalid_allowed(self, invalid: int, total: int) -> bool:
+        """Whether ``invalid`` of ``total`` items stay within ``max_invalid``."""
+        limit = self.max_invalid
+        if isinstance(limit, float) and 0 < limit < 1:
+            return invalid <= limit * total
+        return invalid <= int(limit)
+
+
+@dataclass
+class ValidationReport:
+    """What pass 1 found."""
+
+    total: int = 0
+    valid: int = 0
+    already_settled: int = 0
+    invalid_audits: list[AuditRecord] = field(default_factory=list)
+    invalid_errors: list[InteractionValidationError] = field(default_factory=list)
+
+    @property
+    def invalid(self) -> int:
+        """How many items are invalid."""
+        return len(self.invalid_audits)
+
+
+class BulkOutputs:
+    """Where a run's per-item results and audit records go: XCom (up to the threshold) and JSON-lines files.
+
+    :param task: the task identity (file locations).
+    :param audit_path: the operator's ``audit_path``, if any.
+    :param many: more items than :data:`XCOM_ITEMS_THRESHOLD`: results and audits go to files only.
+    """
+
+    def __init__(self, task: TaskIdentity, audit_path: str | None, *, many: bool, logger: Any = None) -> None:
+        self.many = many
+        self.log = logger or log
+        scope_dir = audit_path.rstrip("/") if audit_path else default_state_dir()
+        self.items_path = f"{scope_dir}/{task.scope}/items-try-{task.try_number}.jsonl"
+        if audit_path:
+            self.audit_file: str | None = resolve_audit_file(audit_path, task.scope, task.try_number)
+        elif many:
+            self.audit_file = f"{default_state_dir()}/{task.scope}/audit-try-{task.try_number}.jsonl"
+        else:
+            self.audit_file = None
+        self._audit_writer = JsonLinesWriter(self.audit_file) if self.audit_file else None
+        self._items_writer = JsonLinesWriter(self.items_path) if many else None
+        self.results: list[ItemResult] = []
+        self.kept_audits: list[dict[str, Any]] = []
+        self.failures: list[ItemResult] = []
+
+    def record(self, audit: AuditRecord, error_code: str | None = None) -> None:
+        """Log, keep or write one item's audit record and result."""
+        line = audit.to_json_line()
+        if not self.many:
+            self.log.info("genesys_audit %s", line)
+            self.kept_audits.append(audit.to_xcom())
+        if self._audit_writer is not None:
+            self._audit_writer.write(line)
+        result = ItemResult.from_audit_record(audit, error_code=error_code)
+        if self._items_writer is not None:
+            self._items_writer.write(result.to_json_line())
+        else:
+            self.results.append(result)
+        if audit.outcome == "failed":
+            self.failures.append(result)
+
+    @property
+    def audits_xcom(self) -> list[dict[str, Any]] | str | None:
+        """What XCom ``genesys_audit`` holds: the records, or the path of their file."""
+        return self.audit_file if self.many else self.kept_audits
+
+    def close(self) -> None:
+        """Close the files (an object-store file is written here)."""
+        for writer in (self._audit_writer, self._items_writer):
+            if writer is not None:
+                writer.close()
+
+
+@dataclass
+class BulkResult:
+    """The outcome of a bulk run: what to push to XCom, and whether (and how) the task fails.
+
+    :param summary: the run summary (``None`` when the run was refused before sending).
+    :param audits_xcom: what XCom ``genesys_audit`` gets.
+    :param problems: why the task fails (empty: it succeeds).
+    :param refused: invalid items with ``on_invalid='fail'``: nothing was sent.
+    :param retry_may_help: a retry could change a failed item's outcome (throttling, 5xx, network).
+    """
+
+    summary: RunSummary | None
+    audits_xcom: list[dict[str, Any]] | str | None
+    problems: list[str] = field(default_factory=list)
+    refused: bool = False
+    retry_may_help: bool = False
+
+    @property
+    def message(self) -> str:
+        """The failure message (empty when the run succeeded)."""
+        return "\n".join(self.problems)
+
+    def summary_xcom(self) -> dict[str, Any]:
+        """The summary as the task's return value."""
+        return self.summary.to_xcom() if self.summary is not None else {}
+
+
+class BulkRun:
+    """One execution of a bulk create: validate, create through the engine, record, summarise.
+
+    :param hook: the Genesys hook.
+    :param spec: the kind of record.
+    :param task: the task identity.
+    :param source: the run's input.
+    :param options: the bulk operator's options.
+    :param journal: the task's send journal, for kinds that keep one.
+    :param client_id: the OAuth client id for audit records (``None`` when the connection is unusable).
+    :param check: an extra check of each prepared item (``validate_routing``).
+    """
+
+    def __init__(
+        self,
+        hook: GenesysCloudHook,
+        spec: KindSpec,
+        task: TaskIdentity,
+        source: BulkInput,
+        *,
+        options: BulkOptions,
+        journal: SendJournal | None = None,
+        client_id: str | None = None,
+        check: ItemCheck | None = None,
+        logger: Any = None,
+    ) -> None:
+        self.hook = hook
+        self.spec = spec
+        self.task = task
+        self.source = source
+        self.options = options
+        self.journal = journal
+        self.client_id = client_id
+        self.check = check
+        self.log = logger or log
+        self.started = time.monotonic()
+        # kinds with a send journal resume through it; the others through the checkpoint
+        self.checkpoint = Checkpoint.for_task(task, spec.name) if options.resume and journal is None else None
+        self.settled: dict[str, str | None] = {}
+
+    @property
+    def resumed(self) -> bool:
+        """An earlier execution of this task instance may have created records (try > 1, or its journal says so)."""
+        return self.task.try_number > 1 or (self.journal is not None and self.journal.resumed)
+
+    def validate(self) -> ValidationReport:
+        """Pass 1: validate every item (streaming); nothing is sent."""
+        self.settled = self.checkpoint.load() if self.checkpoint is not None else {}
+        report = ValidationReport()
+        for item in self.source.validated(self.spec, self.task, self.check):
+            report.total += 1
+            if item.error is not None:
+                report.invalid_audits.append(
+                    invalid_audit(
+                        self.task,
+                        self.spec,
+                        item.error,
+                        position=item.position,
+                        external_id=item.external_id,
+                        oauth_client_id=self.client_id,
+                    )
+                )
+                report.invalid_errors.append(item.error)
+            else:
+                report.valid += 1
+                report.already_settled += item.prepared.key in self.settled  # type: ignore[union-attr]
+        self.log.info("Validated %d item(s): %d valid, %d invalid.", report.total, report.valid, report.invalid)
+        if report.already_settled:
+            self.log.info(
+                "Resuming: %d item(s) were settled by an earlier execution of this task.", report.already_settled
+            )
+        return report
+
+    def create(self, report: ValidationReport) -> BulkResult:
+        """Pass 2: create the valid, unsettled items; record every outcome; summarise."""
+        outputs = BulkOutputs(
+            self.task, self.options.audit_path, many=report.total > XCOM_ITEMS_THRESHOLD, logger=self.log
+        )
+        counts = {"created": 0, "replayed": 0, "failed": 0, "requests": 0, "resumed": 0}
+        latencies: list[float] = []
+        try:
+            for audit in report.invalid_audits:
+                outputs.record(audit, error_code="invalid")
+            if report.invalid and self.options.on_invalid == "fail":
+                message = (
+                    invalid_report(report.invalid_errors, report.total)
+                    + "\nNo create request was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
+                )
+                return BulkResult(summary=None, audits_xcom=outputs.audits_xcom, problems=[message], refused=True)
+
+            def on_outcome(outcome: ItemOutcome) -> None:
+                audit = outcome.audit
+                counts["requests"] += audit.requests_sent
+                if audit.outcome in counts:
+                    counts[audit.outcome] += 1
+                if audit.latency_ms is not None:
+                    latencies.append(audit.latency_ms)
+                if audit.resumed:
+                    counts["resumed"] += 1
+                elif self.checkpoint is not None and audit.outcome in ("created", "replayed"):
+                    self.checkpoint.settled(str(audit.idempotency_key), audit.interaction_id)
+                outputs.record(audit, error_code=outcome.error_code)
+
+            engine = CreationEngine(
+                self.hook,
+                self.spec,
+                self.task,
+                max_concurrency=self.options.max_concurrency,
+                progress_interval=self.options.progress_interval,
+                logger=self.log,
+                journal=self.journal,
+            )
+            resumed = self.resumed
+            items = self._unsettled(engine, on_outcome)
+            if resumed and self.spec.bulk_lookup is not None:
+                items = self.spec.bulk_lookup(self.hook, items)  # one lookup for many keys, not one per item
+            engine.run(
+                items,
+                total=report.valid - report.already_settled,
+                on_outcome=on_outcome,
+                outcome_unknown=lambda item: resumed and not item.looked_up,
+            )
+        finally:
+            outputs.close()
+            if self.checkpoint is not None:
+                self.checkpoint.close()
+        summary = RunSummary(
+            total=report.total,
+            valid=report.valid,
+            invalid=report.invalid,
+            created=counts["created"],
+            replayed=counts["replayed"],
+            failed=counts["failed"],
+            validation_pass_rate=report.valid / report.total if report.total else 1.0,
+            latency_ms_p50=RunSummary.percentile(latencies, 0.5),
+            latency_ms_p95=RunSummary.percentile(latencies, 0.95),
+            latency_ms_max=max(latencies) if latencies else None,
+            requests_sent=self.hook.requests_sent,
+            throttled_429=self.hook.throttled,
+            wall_seconds=round(time.monotonic() - self.started, 3),
+            resumed=counts["resumed"],
+            items=None if outputs.many else sorted(outputs.results, key=lambda result: result.position),
+            items_path=outputs.items_path if outputs.many else None,
+            audit_path=outputs.audit_file,
+        )
+        self.log.info("genesys_audit_summary %s", summary.model_copy(update={"items": None}).to_json_line())
+        return verdict(summary, outputs.audits_xcom, outputs.failures, report, self.options)
+
+    def _unsettled(self, engine: CreationEngine, on_outcome: Any) -> Iterator[PreparedItem]:
+        """Pass 2's items: valid ones; those an earlier execution settled are reported without a request."""
+        for item in self.source.validated(self.spec, self.task, self.check):
+            prepared = item.prepared
+            if isinstance(prepared, InteractionValidationError):
+                continue
+            if prepared.key in self.settled:
+                on_outcome(engine.resumed(prepared, self.settled[prepared.key]))
+                continue
+            yield prepared
+
+
+def verdict(
+    summary: RunSummary,
+    audits_xcom: list[dict[str, Any]] | str | None,
+    failures: list[ItemResult],
+    report: ValidationReport,
+    options: BulkOptions,
+) -> BulkResult:
+    """Whether a finished run fails the task, why, and whether a retry could help."""
+    problems = []
+    if failures:
+        problems.append(failure_report(failures))
+    if report.invalid and not options.invalid_allowed(report.invalid, report.total):
+        problems.append(
+            invalid_report(report.invalid_errors, report.total)
+            + f"\nmax_invalid={options.max_invalid!r} allows fewer; the valid items were created."
+        )
+    return BulkResult(
+        summary=summary,
+        audits_xcom=audits_xcom,
+        problems=problems,
+        retry_may_help=any(retry_may_help(result) for result in failures),
+    )
+
+
+def retry_may_help(result: ItemResult) -> bool:
+    """A failed item may succeed on a retry: throttled, a server or network failure, not an unknown outcome."""
+    if result.error_code == "outcome.unknown":
+        return False
+    return result.http_status is None or result.http_status >= 500 or result.http_status in (408, 409, 429)
+
+
+def invalid_report(errors: list[InteractionValidationError], total: int) -> str:
+    """``N of M item(s) are invalid:`` and the first :data:`REPORT_LINES` of them."""
+    lines = [f"{len(errors)} of {total} item(s) are invalid:"]
+    lines.extend(str(error) for error in errors[:REPORT_LINES])
+    if len(errors) > REPORT_LINES:
+        lines.append(f"... and {len(errors) - REPORT_LINES} more (all are in the audit records).")
+    return "\n".join(lines)
+
+
+def failure_report(failures: list[ItemResult]) -> str:
+    """``N item(s) failed after retries`` and the first :data:`REPORT_LINES` of them, with status and code."""
+    lines = [f"{len(failures)} item(s) failed after retries (a retry of this task re-sends only safely):"]
+    for result in sorted(failures, key=lambda r: r.position)[:REPORT_LINES]:
+        lines.append(
+            f"  - {describe_item(result.position, result.external_id)}: status={result.http_status} "
+            f"code={result.error_code} correlation_id={result.correlation_id} error={redact(result.error or '')}"
+        )
+    if len(failures) > REPORT_LINES:
+        lines.append(f"  ... and {len(failures) - REPORT_LINES} more (see the per-item results).")
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""The kinds table: one row per kind of record the operators can create.
+
+A row names the request model, the create endpoint, how exactly-once is kept (the idempotency strategy), how
+to read the new record's id from the response, and where a person sees the record in the Genesys UI. Adding a
+kind means adding a model and a row; the operators and the engine do not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_genesys.creation.at_most_once import create_at_most_once
+from airflow_provider_genesys.creation.idempotency_key import create_with_idempotency_key
+from airflow_provider_genesys.creation.items import KindSpec
+from airflow_provider_genesys.creation.lookup import create_with_lookup, mark_existing
+from airflow_provider_genesys.creation.routing import callback_refs, flat_refs, interaction_refs
+from airflow_provider_genesys.exceptions import GenesysConfigurationError
+from airflow_provider_genesys.models.interaction import InteractionRequest
+from airflow_provider_genesys.models.platform import CallbackRequest, InboundEmailRequest, WorkitemRequest
+
+
+def _read_top_level_id(body: Any) -> str | None:
+    if isinstance(body, Mapping) and body.get("id"):
+        return str(body["id"])
+    return None
+
+
+def _interaction_body(model: InteractionRequest, key: str) -> dict[str, Any]:
+    del key  # travels as the Idempotency-Key header
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _read_conversation_id(body: Any) -> str | None:
+    conversation = body.get("conversation") if isinstance(body, Mapping) else None
+    if isinstance(conversation, Mapping) and conversation.get("id"):
+        return str(conversation["id"])
+    return _read_top_level_id(body)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _callback_queue(model: CallbackRequest) -> str | None:
+    if model.queue_id is not None:
+        return str(model.queue_id)
+    return _str_or_none(model.routing_data.queue_id) if model.routing_data else None
+
+
+#: What a later try can promise for kinds Genesys cannot look up by key (callbacks, inbound emails).
+_AT_MOST_ONCE = (
+    "At most once, and exactly once whenever Genesys' answers arrive: the key travels in {where} "
+    "'genesysIdempotencyKey', but Genesys offers no lookup by attribute. The first send goes out once; "
+    "every send is written to the task's send journal first, so a retry or clear replays what it knows was "
+    "created (confirmed with GET /api/v2/conversations/{{id}}) and creates what it knows was never created. A "
+    "create whose answer was lost (timeout, dropped connection, 5xx) is never sent again: the item fails as "
+    "'outcome unknown', naming the key to look for. Needs the journal (GENESYS_PROVIDER_STATE_DIR) on storage "
+    "every worker of the task shares."
+)
+
+
+KINDS: dict[str, KindSpec] = {
+    "interaction": KindSpec(
+        name="interaction",
+        model=InteractionRequest,
+        path="/api/v2/interactions",
+        strategy=create_with_idempotency_key,
+        guarantee=(
+            "Exactly once per key, enforced by the server: every send carries the Idempotency-Key header; a "
+            "repeat answers 409 with the existing record (outcome 'replayed')."
+        ),
+        build_body=_interaction_body,
+        read_id=_read_top_level_id,
+        ui_path=lambda record_id: f"/directory/#/engage/interactions/{record_id}",
+        interaction_type=lambda model: model.type,
+        queue_id=lambda model: str(model.routing.queue.id) if model.routing.queue else None,
+        routing_refs=interaction_refs,
+    ),
+    "workitem": KindSpec(
+        name="workitem",
+        model=WorkitemRequest,
+        path="/api/v2/taskmanagement/workitems",
+        strategy=create_with_lookup,
+        guarantee=(
+            "Exactly once per key, by lookup: the key travels in externalTag. A clean first attempt creates "
+            "directly (one request). After a lost answer (timeout, dropped connection, 5xx), on any Airflow try "
+            "> 1 and on a clear, the key is looked up first (POST /api/v2/taskmanagement/workitems/query, "
+            "typeId EQ + externalTag EQ; bulk retries use IN for up to 100 keys per query); a found workitem "
+            "is the outcome 'replayed'. Assumes the query sees a workitem once its create has committed."
+        ),
+        build_body=lambda model, key: model.with_idempotency_key(key),
+        read_id=_read_top_level_id,
+        ui_path=lambda record_id: f"/directory/#/task-management/workitems/{record_id}",
+        queue_id=lambda model: _str_or_none(model.queue_id),
+        routing_refs=flat_refs(),
+        journaled=True,
+        bulk_lookup=mark_existing,
+    ),
+    "callback": KindSpec(
+        name="callback",
+        model=CallbackRequest,
+        path="/api/v2/conversations/callbacks",
+        strategy=create_at_most_once,
+        guarantee=_AT_MOST_ONCE.format(where="the callback's data (a participant attribute)"),
+        build_body=lambda model, key: model.with_idempotency_key(key),
+        read_id=_read_conversation_id,
+        ui_path=lambda record_id: f"/directory/#/engage/admin/interactions/{record_id}",
+        queue_id=_callback_queue,
+        routing_refs=callback_refs,
+        journaled=True,
+    ),
+    "email": KindSpec(
+        name="email",
+        model=InboundEmailRequest,
+        path="/api/v2/conversations/emails",
+        strategy=create_at_most_once,
+        guarantee=_AT_MOST_ONCE.format(where="the email's attributes (a participant attribute)"),
+        build_body=lambda model, key: model.with_idempotency_key(key),
+        read_id=_read_top_level_id,
+        ui_path=lambda record_id: f"/directory/#/engage/admin/interactions/{record_id}",
+        queue_id=lambda model: _str_or_none(model.queue_id),
+        routing_refs=flat_refs(),
+        journaled=True,
+    ),
+}
+
+
+def register_kind(spec: KindSpec) -> None:
+    """Add (or replace) a row of the kinds table."""
+    KINDS[spec.name] = spec
+
+
+def get_kind(name: str) -> KindSpec:
+    """Return the row of kind ``name``.
+
+    :raises GenesysConfigurationError: naming the known kinds, when ``name`` is not one.
+    """
+    try:
+        return KINDS[name]
+    except KeyError:
+        known = ", ".join(sorted(KINDS))
+        raise GenesysConfigurationError(f"Unknown kind {name!r}: use one of {known}.") from None

@@ -1,0 +1,158 @@
+"""Exactly once by lookup (workitems): the key travels in ``externalTag`` and Genesys can be asked for it.
+
+A clean first attempt creates directly (one request). When an earlier attempt's outcome is unknown — a lost
+answer inside this call, or an earlier Airflow try — the key is looked up first
+(``POST /api/v2/taskmanagement/workitems/query``, ``typeId`` EQ + ``externalTag`` EQ); a hit is the record (outcome
+``replayed``). :func:`mark_existing` looks up many keys at once with the IN operator (bulk retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_genesys.creation.items import CreateResult, KindSpec, PreparedItem, RequestCost
+from airflow_provider_genesys.exceptions import GenesysApiError
+from airflow_provider_genesys.models.platform import EXTERNAL_TAG_FIELD
+
+if TYPE_CHECKING:
+    from airflow_provider_genesys.creation.journal import SendJournal
+    from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, GenesysResponse
+
+WORKITEMS_QUERY_PATH = "/api/v2/taskmanagement/workitems/query"
+#: Genesys' page limit of the workitems query.
+QUERY_MAX_PAGE_SIZE = 200
+#: Keys per IN lookup (a page holds every hit of a batch; Genesys documents no limit on IN values).
+LOOKUP_BATCH_SIZE = 100
+
+
+# -- workitems: look the key up when an earlier outcome is unknown -----------------------------------------
+
+
+def workitem_query(type_id: str, external_tags: list[str], *, after: str | None = None) -> dict[str, Any]:
+    """Body of a workitems query for ``external_tags`` of worktype ``type_id`` (EQ for one tag, IN for many)."""
+    body: dict[str, Any] = {
+        "filters": [
+            {"name": "typeId", "type": "String", "operator": "EQ", "values": [type_id]},
+            {
+                "name": EXTERNAL_TAG_FIELD,
+                "type": "String",
+                "operator": "EQ" if len(external_tags) == 1 else "IN",
+                "values": list(external_tags),
+            },
+        ],
+        "pageSize": QUERY_MAX_PAGE_SIZE if len(external_tags) > 1 else 25,
+    }
+    if after:
+        body["after"] = after
+    return body
+
+
+def find_workitems(hook: GenesysCloudHook, type_id: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Return the workitems of worktype ``type_id`` whose ``externalTag`` is one of ``keys``, by key.
+
+    Keys are looked up :data:`LOOKUP_BATCH_SIZE` at a time with the IN operator (EQ for a single key),
+    following the cursor. When several workitems carry one key (created by something else than this
+    provider), the oldest wins.
+    """
+    wanted = list(dict.fromkeys(keys))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), LOOKUP_BATCH_SIZE):
+        batch = wanted[start : start + LOOKUP_BATCH_SIZE]
+        found.update(_query_tags(hook, type_id, batch, RequestCost()))
+    return found
+
+
+def _query_tags(hook: GenesysCloudHook, type_id: str, tags: list[str], cost: RequestCost) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    after: str | None = None
+    while True:
+        response = cost.add(hook.request("POST", WORKITEMS_QUERY_PATH, json=workitem_query(type_id, tags, after=after)))
+        body = response.body if isinstance(response.body, Mapping) else {}
+        for entity in body.get("entities") or []:
+            tag = entity.get(EXTERNAL_TAG_FIELD) if isinstance(entity, Mapping) else None
+            if isinstance(tag, str) and tag in tags:
+                current = found.get(tag)
+                if current is None or str(entity.get("dateCreated", "")) < str(current.get("dateCreated", "")):
+                    found[tag] = dict(entity)
+        after = body.get("cursor")
+        if not after:
+            return found
+
+
+def create_with_lookup(
+    hook: GenesysCloudHook,
+    spec: KindSpec,
+    item: PreparedItem,
+    *,
+    outcome_unknown: bool,
+    journal: SendJournal | None,
+) -> CreateResult:
+    """Create a workitem exactly once: look its ``externalTag`` up first whenever an earlier outcome is unknown.
+
+    A record found by a bulk lookup before this call (``item.existing``) is replayed without a request.
+    """
+    del journal  # Genesys itself answers "was it created?"
+    cost = RequestCost()
+    if item.existing is not None:
+        return cost.result("replayed", spec, item.existing, None)
+    type_id = str(item.body["typeId"])
+
+    def lookup() -> GenesysResponse | None:
+        response = cost.add(hook.request("POST", WORKITEMS_QUERY_PATH, json=workitem_query(type_id, [item.key])))
+        body = response.body if isinstance(response.body, Mapping) else {}
+        for entity in body.get("entities") or []:
+            if isinstance(entity, Mapping) and entity.get(EXTERNAL_TAG_FIELD) == item.key:
+                response.body = dict(entity)
+                return response
+        return None
+
+    if outcome_unknown:
+        found = lookup()
+        if found is not None:
+            return cost.result("replayed", spec, found.body, found)
+    response = hook.request("POST", spec.path, json=item.body, before_retry=lambda error: lookup())
+    if response.recovered:
+        # ``lookup`` already counted its own request; the create attempts are the rest
+        cost.requests += response.attempts
+        return cost.result("replayed", spec, response.body, response)
+    cost.add(response)
+    if response.status not in (200, 201):
+        raise GenesysApiError.from_error_body(
+            status=response.status,
+            body=response.body,
+            correlation_id=response.correlation_id,
+            method="POST",
+            path=spec.path,
+        )
+    return cost.result("created", spec, response.body if isinstance(response.body, Mapping) else {}, response)
+
+
+def mark_existing(
+    hook: GenesysCloudHook, items: Iterable[PreparedItem], *, batch_size: int = LOOKUP_BATCH_SIZE
+) -> Iterator[PreparedItem]:
+    """Yield ``items`` with ``existing`` and ``looked_up`` set from one IN lookup per ``batch_size`` workitems.
+
+    For an Airflow try > 1 of a bulk create: the keys of many items are looked up in one request instead of
+    one lookup per item. Items are pulled lazily, a batch at a time.
+    """
+    batch: list[PreparedItem] = []
+
+    def flush() -> Iterator[PreparedItem]:
+        by_type: dict[str, list[PreparedItem]] = {}
+        for prepared in batch:
+            by_type.setdefault(str(prepared.body["typeId"]), []).append(prepared)
+        for type_id, group in by_type.items():
+            found = _query_tags(hook, type_id, [prepared.key for prepared in group], RequestCost())
+            for prepared in group:
+                prepared.existing = found.get(prepared.key)
+                prepared.looked_up = True
+        yield from batch
+        batch.clear()
+
+    for prepared in items:
+        batch.append(prepared)
+        if len(batch) >= batch_size:
+            yield from flush()
+    if batch:
+        yield from flush()

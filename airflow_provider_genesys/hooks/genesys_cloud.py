@@ -1,0 +1,622 @@
+"""GenesysCloudHook: OAuth client credentials, token cache, retries, pacing and typed errors."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from airflow.sdk import BaseHook
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState
+
+from airflow_provider_genesys.exceptions import (
+    GenesysApiError,
+    GenesysAuthError,
+    GenesysConfigurationError,
+    GenesysQuotaExhaustedError,
+)
+from airflow_provider_genesys.hooks.pacing import Pacer
+from airflow_provider_genesys.hooks.regions import Endpoints, resolve_endpoints
+from airflow_provider_genesys.hooks.retry_policy import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    MAX_RETRY_AFTER_SECONDS,
+    RETRYABLE_STATUSES,
+    RetryHint,
+    RetryPolicy,
+    parse_retry_after,
+)
+from airflow_provider_genesys.utils.redaction import redact
+
+CORRELATION_HEADER = "ININ-Correlation-Id"
+#: Refresh a cached token this long before it expires.
+TOKEN_REFRESH_MARGIN_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What the hook reads from its Airflow connection (the secret stays out of ``repr``)."""
+
+    conn_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    endpoints: Endpoints
+    requests_per_minute: int | None
+    timeout: float
+    connect_timeout: float
+    max_attempts: int
+    max_throttle_attempts: int
+    backoff_initial: float
+    backoff_max: float
+    token_retry_seconds: float
+
+
+@dataclass
+class GenesysResponse:
+    """A successful (or accepted) API answer and what it took to get it.
+
+    :param status: final HTTP status.
+    :param body: parsed JSON body (``None`` when empty).
+    :param correlation_id: ``ININ-Correlation-Id`` of the final response.
+    :param attempts: HTTP attempts made for this call (1 on a clean call).
+    :param latency_ms: wall time of the whole call, retries and waits included.
+    :param throttled: how many 429 answers were seen on the way.
+    :param unknown_outcome_seen: an earlier attempt may have reached Genesys without an answer arriving.
+    :param recovered: the answer came from the ``before_retry`` callback (an existing record was found).
+    """
+
+    status: int
+    body: Any
+    correlation_id: str | None
+    attempts: int
+    latency_ms: float
+    throttled: int = 0
+    unknown_outcome_seen: bool = False
+    recovered: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Token:
+    value: str
+    token_type: str
+    expires_at: float
+
+
+class _AttemptFailed(Exception):
+    """Internal: one attempt failed in a way the retry policy looks at."""
+
+    def __init__(self, error: GenesysApiError, *, unknown_outcome: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.unknown_outcome = unknown_outcome
+
+
+@dataclass
+class _CallState:
+    """What the attempts of one :meth:`GenesysCloudHook.request` call have seen so far."""
+
+    attempts: int = 0
+    throttled: int = 0
+    #: an attempt may have reached Genesys without its answer arriving
+    unknown: bool = False
+    last_error: GenesysApiError | None = None
+
+    def failed(self, error: GenesysApiError, *, unknown_outcome: bool) -> _AttemptFailed:
+        """Record a retryable failure and return the exception that hands it to the retry policy."""
+        self.unknown = self.unknown or unknown_outcome
+        self.last_error = error
+        return _AttemptFailed(error, unknown_outcome=unknown_outcome)
+
+
+def _retry_hint(error: BaseException) -> RetryHint:
+    """429s wait their Retry-After (3 s when absent) and count against the throttle bound; the rest back off."""
+    if isinstance(error, _AttemptFailed) and error.error.status == 429:
+        retry_after = error.error.retry_after
+        return RetryHint(
+            throttled=True, retry_after=DEFAULT_RETRY_AFTER_SECONDS if retry_after is None else retry_after
+        )
+    return RetryHint()
+
+
+# Tokens are shared by every hook of the same connection in a process (thread-safe), so a bulk task's
+# threads and several operators in one worker fetch one token, not one each.
+_TOKEN_CACHE: dict[tuple[str, str, str, str], _Token] = {}
+_TOKEN_LOCKS: dict[tuple[str, str, str, str], threading.Lock] = {}
+_TOKEN_LOCKS_GUARD = threading.Lock()
+
+
+def clear_token_cache() -> None:
+    """Forget every cached token (tests, or after rotating a client secret)."""
+    with _TOKEN_LOCKS_GUARD:
+        _TOKEN_CACHE.clear()
+
+
+class GenesysCloudHook(BaseHook):
+    """Talks to the Genesys Cloud Platform API with OAuth client credentials.
+
+    Connection: ``login`` = OAuth client id, ``password`` = client secret, extras ``region`` (``us-east-1``,
+    ``eu-west-1``... or a domain such as ``mypurecloud.ie``), ``host`` (one base URL for login and API routes,
+    e.g. the local sandbox), ``requests_per_minute`` (default 300), ``timeout`` (seconds, default 30), and for
+    tuning the retry policy ``max_attempts`` (5), ``max_throttle_attempts`` (10), ``backoff_initial`` (3 s),
+    ``backoff_max`` (27 s).
+
+    Retries: 429 waits ``Retry-After`` (all threads of this hook pause together) and gives up when Genesys asks
+    for more than 180 s (:class:`~airflow_provider_genesys.errors.GenesysQuotaExhaustedError`); 502/503/504,
+    timeouts and dropped connections back off exponentially with jitter; a 401 refreshes the token once; no other
+    4xx is retried.
+
+    :param genesys_conn_id: the Airflow connection id.
+    :param requests_per_minute: overrides the connection's pacing budget.
+    :param pool_maxsize: HTTP connections kept open (at least the number of threads that share this hook).
+    """
+
+    conn_name_attr = "genesys_conn_id"
+    default_conn_name = "genesys_cloud_default"
+    conn_type = "genesys_cloud"
+    hook_name = "Genesys Cloud"
+
+    def __init__(
+        self,
+        genesys_conn_id: str = default_conn_name,
+        *,
+        requests_per_minute: int | None = None,
+        pool_maxsize: int = 32,
+    ) -> None:
+        super().__init__()
+        self.genesys_conn_id = genesys_conn_id
+        self._requests_per_minute_override = requests_per_minute
+        self._pool_maxsize = pool_maxsize
+        self._stats_lock = threading.Lock()
+        self.requests_sent = 0
+        self.throttled = 0
+        self.token_fetches = 0
+
+    # -- connection -------------------------------------------------------------------------------------
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """Settings read once from the Airflow connection."""
+        conn = self.get_connection(self.genesys_conn_id)
+        extra: Mapping[str, Any] = conn.extra_dejson or {}
+        if not conn.login or not conn.password:
+            raise GenesysConfigurationError(
+                f"Connection {self.genesys_conn_id!r} needs the OAuth client id as login and the client secret "
+                "as password."
+            )
+        host = extra.get("host") or conn.host or None
+        if host and conn.port:
+            host = _with_port(host, conn.port)
+        endpoints = resolve_endpoints(region=extra.get("region"), host=host)
+        rpm = self._requests_per_minute_override
+        if rpm is None:
+            rpm = int(extra.get("requests_per_minute") or 300)
+        return ConnectionSettings(
+            conn_id=self.genesys_conn_id,
+            client_id=conn.login,
+            client_secret=conn.password,
+            endpoints=endpoints,
+            requests_per_minute=rpm or None,
+            timeout=float(extra.get("timeout") or 30.0),
+            connect_timeout=float(extra.get("connect_timeout") or 10.0),
+            max_attempts=max(1, int(extra.get("max_attempts") or 5)),
+            max_throttle_attempts=max(1, int(extra.get("max_throttle_attempts") or 10)),
+            backoff_initial=float(extra.get("backoff_initial", 3.0)),
+            backoff_max=float(extra.get("backoff_max", 27.0)),
+            token_retry_seconds=float(extra.get("token_retry_seconds", 60.0)),
+        )
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Base URLs of this connection's region (or its custom host)."""
+        return self.settings.endpoints
+
+    @property
+    def client_id(self) -> str:
+        """The OAuth client id (not a secret; it goes into audit records)."""
+        return self.settings.client_id
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One pooled session per hook; urllib3 retries are off because tenacity decides what is retried."""
+        session = requests.Session()
+        # With trust_env on, requests re-reads proxy settings from the environment on every call (about a
+        # quarter of the client's CPU per request); read them once here instead. NO_PROXY is honoured.
+        session.trust_env = False
+        session.proxies.update(requests.utils.get_environ_proxies(self.settings.endpoints.api_base))
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            session.verify = ca_bundle
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self._pool_maxsize, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers["User-Agent"] = "airflow-provider-genesys"
+        return session
+
+    def get_conn(self) -> requests.Session:
+        """Return the pooled session (Airflow's hook protocol)."""
+        return self.session
+
+    @cached_property
+    def pacer(self) -> Pacer:
+        """The pacing gate shared by every thread using this hook."""
+        return Pacer(self.settings.requests_per_minute)
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        settings = self.__dict__.get("settings")
+        return (settings.client_secret,) if settings else ()
+
+    def _count(self, *, sent: int = 0, throttled: int = 0, token_fetches: int = 0) -> None:
+        with self._stats_lock:
+            self.requests_sent += sent
+            self.throttled += throttled
+            self.token_fetches += token_fetches
+
+    # -- tokens -----------------------------------------------------------------------------------------
+
+    def _cache_key(self) -> tuple[str, str, str, str]:
+        s = self.settings
+        digest = hashlib.sha256(s.client_secret.encode()).hexdigest()[:16]
+        return (s.conn_id, s.endpoints.login_base, s.client_id, digest)
+
+    def _token_lock(self) -> threading.Lock:
+        key = self._cache_key()
+        with _TOKEN_LOCKS_GUARD:
+            return _TOKEN_LOCKS.setdefault(key, threading.Lock())
+
+    def get_token(self) -> _Token:
+        """Return a valid cached token, fetching one when missing or within 60 s of expiry."""
+        key = self._cache_key()
+        token = _TOKEN_CACHE.get(key)
+        if token and token.expires_at > time.monotonic():
+            return token
+        with self._token_lock():
+            token = _TOKEN_CACHE.get(key)
+            if token and token.expires_at > time.monotonic():
+                return token
+            token = self._fetch_token()
+            _TOKEN_CACHE[key] = token
+            return token
+
+    def invalidate_token(self, token: _Token | None = None) -> None:
+        """Drop the cached token (only if it is still ``token``, so concurrent 401s refresh it once)."""
+        key = self._cache_key()
+        with self._token_lock():
+            if token is None or _TOKEN_CACHE.get(key) is token:
+                _TOKEN_CACHE.pop(key, None)
+
+    def _fetch_token(self) -> _Token:
+        s = self.settings
+        url = f"{s.endpoints.login_base}/oauth/token"
+        deadline = time.monotonic() + s.token_retry_seconds
+        delay = 1.0
+        attempt = 0
+        while True:
+            attempt += 1
+            self._count(token_fetches=1)
+            try:
+                response = self.session.post(
+                    url,
+                    data={"grant_type": "client_credentials"},
+                    auth=(s.client_id, s.client_secret),
+                    timeout=(s.connect_timeout, s.timeout),
+                )
+            except requests.RequestException as exc:
+                error = GenesysAuthError(
+                    status=None,
+                    code=type(exc).__name__,
+                    message=redact(str(exc), self._secrets())[:300],
+                    method="POST",
+                    path="/oauth/token",
+                    attempts=attempt,
+                )
+                if time.monotonic() + delay < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                    continue
+                raise error from None
+            body = _parse_body(response)
+            if response.status_code == 200 and isinstance(body, Mapping) and body.get("access_token"):
+                expires_in = float(body.get("expires_in") or 86399)
+                margin = min(TOKEN_REFRESH_MARGIN_SECONDS, expires_in / 2)
+                return _Token(
+                    value=str(body["access_token"]),
+                    token_type=str(body.get("token_type") or "bearer"),
+                    expires_at=time.monotonic() + expires_in - margin,
+                )
+            error = GenesysAuthError.from_error_body(
+                status=response.status_code,
+                body=body,
+                correlation_id=response.headers.get(CORRELATION_HEADER),
+                retry_after=_retry_after(response),
+                method="POST",
+                path="/oauth/token",
+                secrets=self._secrets(),
+            )
+            error.attempts = attempt
+            throttled = response.status_code == 429 or (
+                response.status_code == 400 and "rate limit" in (error.message or "").lower()
+            )
+            if (throttled or response.status_code in RETRYABLE_STATUSES) and time.monotonic() + delay < deadline:
+                wait = error.retry_after if error.retry_after is not None else delay
+                time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 10.0)
+                continue
+            raise error
+
+    # -- requests ---------------------------------------------------------------------------------------
+
+    def url_for(self, path: str) -> str:
+        """Absolute API URL of ``path`` (``/api/v2/...``)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.settings.endpoints.api_base}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept_statuses: frozenset[int] = frozenset(),
+        before_retry: Callable[[GenesysApiError], GenesysResponse | None] | None = None,
+    ) -> GenesysResponse:
+        """Send one API call with auth, pacing and the retry policy.
+
+        :param method: HTTP method.
+        :param path: API path such as ``/api/v2/interactions`` (or an absolute URL on the same host).
+        :param json: JSON body.
+        :param params: query parameters.
+        :param headers: extra headers (``Idempotency-Key``...).
+        :param accept_statuses: non-2xx statuses returned as a response instead of raised (e.g. ``{409}``).
+        :param before_retry: called before retrying after an attempt whose outcome is unknown (timeout, dropped
+            connection, 5xx); returning a response ends the call with it (used to find a record that the lost
+            attempt created, for endpoints without server-side idempotency).
+        :raises GenesysApiError: after the retry policy gives up, or at once for a non-retryable status.
+        """
+        started = time.monotonic()
+        state = _CallState()
+
+        def attempt() -> GenesysResponse:
+            if state.unknown and before_retry is not None and state.last_error is not None:
+                recovered = before_retry(state.last_error)
+                if recovered is not None:
+                    recovered.recovered = True
+                    return recovered
+            state.attempts += 1
+            return self._send_once(
+                method,
+                path,
+                json=json,
+                params=params,
+                headers=headers,
+                accept_statuses=accept_statuses,
+                state=state,
+            )
+
+        retrying = self.retry_policy.retrying(
+            retry_on=lambda exc: isinstance(exc, _AttemptFailed), hint=_retry_hint, before_sleep=self._before_sleep
+        )
+        try:
+            response = retrying(attempt)
+        except _AttemptFailed as failed:
+            error = failed.error
+            error.attempts = state.attempts
+            # whether any attempt may have reached Genesys: callers without server-side idempotency need it
+            error.unknown_outcome = state.unknown
+            raise error from None
+        response.attempts = state.attempts
+        response.throttled = state.throttled
+        response.unknown_outcome_seen = state.unknown
+        response.latency_ms = (time.monotonic() - started) * 1000.0
+        return response
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """The connection's retry policy (Genesys' SDK schedule by default: 3 s, 9 s, 27 s)."""
+        s = self.settings
+        return RetryPolicy(
+            max_attempts=s.max_attempts,
+            backoff_initial=s.backoff_initial,
+            backoff_max=s.backoff_max,
+            backoff_factor=3.0,
+            max_throttle_attempts=s.max_throttle_attempts,
+        )
+
+    def _before_sleep(self, retry_state: RetryCallState) -> None:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, _AttemptFailed):
+            wait = retry_state.next_action.sleep if retry_state.next_action else 0
+            self.log.warning("Retrying in %.1fs after: %s", wait, exc.error)
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        accept_statuses: frozenset[int],
+        state: _CallState,
+    ) -> GenesysResponse:
+        """One attempt (plus one token refresh on a 401): send, then classify the answer."""
+        route = path if not path.startswith("http") else path.split("/", 3)[-1]
+        refreshed = False
+        while True:
+            # the pacing slot first, then the token: a token taken before a (possibly long) pacing wait can be
+            # revoked during it, and its 401 would then spend the one refresh this call is allowed
+            self.pacer.acquire()
+            token = self.get_token()
+            response, latency_ms = self._send(method, path, route, token, json, params, headers, state)
+            if response.status_code == 401 and not refreshed:
+                # the token expired or was revoked: refresh once, retry once
+                self.log.info("Genesys answered 401 on %s %s; refreshing the token once.", method, route)
+                self.invalidate_token(token)
+                refreshed = True
+                continue
+            return self._classify(response, latency_ms, method, route, accept_statuses, state)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        route: str,
+        token: _Token,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        state: _CallState,
+    ) -> tuple[requests.Response, float]:
+        """Put one request on the wire; a transport failure becomes a retryable failure of known reach."""
+        s = self.settings
+        request_headers = {"Authorization": f"{token.token_type} {token.value}", "Accept": "application/json"}
+        if headers:
+            request_headers.update(headers)
+        self._count(sent=1)
+        sent_at = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                self.url_for(path),
+                json=json,
+                params=params,
+                headers=request_headers,
+                timeout=(s.connect_timeout, s.timeout),
+            )
+        except requests.RequestException as exc:
+            # a POST that timed out or lost its connection may have been committed: the outcome is unknown
+            never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
+                isinstance(exc, requests.exceptions.ConnectionError) and "NewConnectionError" in repr(exc)
+            )
+            error = GenesysApiError(
+                status=None,
+                code=type(exc).__name__,
+                message=redact(_short_network_reason(exc), self._secrets()),
+                method=method,
+                path=route,
+            )
+            raise state.failed(error, unknown_outcome=not never_sent) from None
+        return response, (time.monotonic() - sent_at) * 1000.0
+
+    def _classify(
+        self,
+        response: requests.Response,
+        latency_ms: float,
+        method: str,
+        route: str,
+        accept_statuses: frozenset[int],
+        state: _CallState,
+    ) -> GenesysResponse:
+        """Turn one answer into a response, a retryable failure, or an error raised at once."""
+        correlation_id = response.headers.get(CORRELATION_HEADER)
+        body = _parse_body(response)
+        status = response.status_code
+        if 200 <= status < 300 or status in accept_statuses:
+            return GenesysResponse(
+                status=status,
+                body=body,
+                correlation_id=correlation_id,
+                attempts=1,
+                latency_ms=latency_ms,
+                headers={k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS},
+            )
+        retry_after = _retry_after(response)
+        error_cls: type[GenesysApiError] = GenesysApiError
+        if status == 401:
+            error_cls = GenesysAuthError
+        if status == 429 and (retry_after or 0) > MAX_RETRY_AFTER_SECONDS:
+            error_cls = GenesysQuotaExhaustedError
+        error = error_cls.from_error_body(
+            status=status,
+            body=body,
+            correlation_id=correlation_id,
+            retry_after=retry_after,
+            method=method,
+            path=route,
+            secrets=self._secrets(),
+        )
+        error.attempts = state.attempts
+        if error_cls is GenesysQuotaExhaustedError:
+            error.message = (
+                f"Genesys asked to wait {retry_after:g}s (more than {MAX_RETRY_AFTER_SECONDS:g}s): a daily "
+                f"quota is likely exhausted; not retrying. {error.message}"
+            ).strip()
+            raise error
+        if status == 429:
+            state.throttled += 1
+            self._count(throttled=1)
+            self.pacer.pause_for(retry_after if retry_after is not None else DEFAULT_RETRY_AFTER_SECONDS)
+            raise state.failed(error, unknown_outcome=False)
+        if status in RETRYABLE_STATUSES:
+            raise state.failed(error, unknown_outcome=True)
+        raise error
+
+    # -- conveniences -----------------------------------------------------------------------------------
+
+    def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        """GET ``path`` and return the parsed body."""
+        return self.request("GET", path, params=params).body
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch a token and call ``GET /api/v2/tokens/me``; never raises, never shows the secret."""
+        try:
+            self.invalidate_token()
+            me = self.request("GET", "/api/v2/tokens/me").body or {}
+        except Exception as exc:
+            return False, redact(str(exc), self._secrets())
+        org = (me.get("organization") or {}).get("name") if isinstance(me, Mapping) else None
+        where = self.settings.endpoints.api_base
+        return True, f"Authenticated as OAuth client {self.settings.client_id!r} at {where}" + (
+            f" (organization {org!r})" if org else ""
+        )
+
+
+_KEPT_HEADERS = frozenset({"location", "retry-after", CORRELATION_HEADER.lower(), "content-type"})
+
+
+def _with_port(host: str, port: int) -> str:
+    """Add the connection's ``port`` to ``host`` unless the host already names one."""
+    parts = urlsplit(host.strip() if "://" in host else f"https://{host.strip()}")
+    try:
+        explicit = parts.port
+    except ValueError:
+        raise GenesysConfigurationError(f"Connection host {host!r} has an invalid port.") from None
+    if explicit is not None or not parts.hostname:
+        return host
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
+
+
+def _parse_body(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def _short_network_reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out waiting for Genesys"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "connection dropped while reading the response"
+    text = str(exc)
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return "connection closed by the server before a response"
+    if "Connection refused" in text:
+        return "connection refused"
+    return text[:200]

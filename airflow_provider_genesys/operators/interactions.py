@@ -1,0 +1,344 @@
+"""Operators that create Genesys Cloud records exactly once: one at a time, or thousands in one task."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+from pydantic import BaseModel
+
+from airflow_provider_genesys.creation.bulk_run import BulkOptions, BulkResult, BulkRun
+from airflow_provider_genesys.creation.engine import CreationEngine, invalid_audit, prepare_item
+from airflow_provider_genesys.creation.inputs import BulkInput, as_payload
+from airflow_provider_genesys.creation.items import KindSpec, PreparedItem
+from airflow_provider_genesys.creation.journal import SendJournal
+from airflow_provider_genesys.creation.kinds import get_kind
+from airflow_provider_genesys.creation.routing import RoutingValidator
+from airflow_provider_genesys.creation.task import TaskIdentity
+from airflow_provider_genesys.exceptions import (
+    FieldError,
+    GenesysApiError,
+    GenesysBulkCreateError,
+    InteractionValidationError,
+    OutcomeUnknownError,
+    PayloadChangedError,
+)
+from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+from airflow_provider_genesys.links import GenesysInteractionLink, record_url
+from airflow_provider_genesys.models.audit import AUDIT_SUMMARY_XCOM_KEY, AUDIT_XCOM_KEY, AuditRecord
+from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, resolve_audit_file
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class _GenesysCreateBase(BaseOperator):
+    """What both create operators share: the hook, the kind, and where audit records go."""
+
+    operator_extra_links = (GenesysInteractionLink(),)
+    genesys_record_url: str = ""
+
+    def __init__(
+        self,
+        *,
+        genesys_conn_id: str = GenesysCloudHook.default_conn_name,
+        kind: str = "interaction",
+        audit_path: str | None = None,
+        validate_routing: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.genesys_conn_id = genesys_conn_id
+        self.kind = kind
+        self.audit_path = audit_path
+        self.validate_routing = validate_routing
+
+    @cached_property
+    def hook(self) -> GenesysCloudHook:
+        """The Genesys hook (built on first use, never in ``__init__``)."""
+        return GenesysCloudHook(genesys_conn_id=self.genesys_conn_id)
+
+    @property
+    def spec(self) -> KindSpec:
+        """The row of the kinds table for ``kind``."""
+        return get_kind(str(self.kind))
+
+    @cached_property
+    def routing_validator(self) -> RoutingValidator:
+        """Checks queues and skills once per task run (``validate_routing=True``)."""
+        return RoutingValidator(self.hook)
+
+    def _check_routing(self, spec: KindSpec, item: PreparedItem, label: str | None) -> None:
+        """Raise the routing problems of ``item`` as validation errors (``validate_routing=True`` only)."""
+        if not self.validate_routing:
+            return
+        problems = self.routing_validator.problems(spec.routing_refs(item.body))
+        if problems:
+            raise InteractionValidationError(errors=problems, item=label, kind=spec.name)
+
+    @staticmethod
+    def _open_journal(spec: KindSpec, task: TaskIdentity) -> SendJournal | None:
+        """The send journal of this task instance, for kinds that keep one (opened before anything is sent)."""
+        return SendJournal.open(task, spec.name) if spec.journaled else None
+
+    def _client_id(self) -> str | None:
+        try:
+            return self.hook.client_id
+        except Exception:  # a broken connection must not hide the validation report
+            return None
+
+    def _log_audit(self, audit: AuditRecord) -> None:
+        self.log.info("genesys_audit %s", audit.to_json_line())
+
+    def _record_url(self, record_id: str | None) -> str:
+        endpoints = self.hook.endpoints
+        return record_url(
+            endpoints.apps_base,
+            endpoints.is_custom_host,
+            self.spec.ui_path(record_id or ""),
+            record_id,
+        )
+
+
+class GenesysCreateInteractionOperator(_GenesysCreateBase):
+    """Validate one record and create it in Genesys Cloud exactly once.
+
+    The idempotency key is derived from the task instance (dag id, task id, run id, map index), the kind and the
+    item's identity (``external_id`` when given, else the canonical payload), so Airflow retries and a clear in
+    the UI reuse the key and never create a second record; a new DAG run creates a new one.
+
+    Returns the record (JSON-safe dict) as the XCom return value and pushes an audit record under XCom key
+    ``genesys_audit``; the same record is logged as one JSON line and, with ``audit_path``, appended to a file.
+
+    :param interaction: the request body (dict or pydantic model) of the chosen ``kind``. Templated.
+    :param genesys_conn_id: Airflow connection of type ``genesys_cloud``.
+    :param kind: ``interaction`` (default, ``/api/v2/interactions``) or another row of the kinds table. Templated.
+    :param external_id: the item's own stable id (a CRM case id...); becomes its identity in the key. Templated.
+    :param audit_path: file (``*.jsonl``) or directory/URI that receives audit records of every try. Templated.
+    :param validate_routing: before creating, check that the record's queue and skills exist in Genesys and
+        the skills are active (one lookup each per task run); a problem fails the task like invalid input.
+    """
+
+    template_fields: Sequence[str] = ("interaction", "external_id", "kind", "audit_path", "genesys_conn_id")
+    template_fields_renderers = {"interaction": "json"}
+    ui_color = "#ff4f1f"
+
+    def __init__(
+        self,
+        *,
+        interaction: dict[str, Any] | BaseModel | str,
+        genesys_conn_id: str = GenesysCloudHook.default_conn_name,
+        kind: str = "interaction",
+        external_id: str | None = None,
+        audit_path: str | None = None,
+        validate_routing: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            genesys_conn_id=genesys_conn_id,
+            kind=kind,
+            audit_path=audit_path,
+            validate_routing=validate_routing,
+            **kwargs,
+        )
+        self.interaction = interaction
+        self.external_id = external_id
+
+    def _payload(self) -> Any:
+        payload = as_payload(self.interaction)
+        if isinstance(payload, str):
+            # a Jinja-rendered JSON string (e.g. "{{ params.interaction | tojson }}")
+            try:
+                payload = json.loads(payload)
+            except json.JSONDecodeError as exc:
+                raise InteractionValidationError(
+                    errors=[FieldError(path="", message=f"not a JSON object ({exc.msg})")], kind=str(self.kind)
+                ) from None
+        return payload
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        task = TaskIdentity.from_context(context)
+        spec = self.spec
+        external_id = None if self.external_id in (None, "") else str(self.external_id)
+        journal = self._open_journal(spec, task)
+        try:
+            item = prepare_item(spec, self._payload(), task, external_id=external_id)
+            self._check_routing(spec, item, None)
+        except InteractionValidationError as error:
+            audit = invalid_audit(
+                task, spec, error, position=None, external_id=external_id, oauth_client_id=self._client_id()
+            )
+            self._emit(context, task, audit)
+            raise AirflowFailException(f"{error}\nNo create request was sent to Genesys.") from None
+
+        engine = CreationEngine(self.hook, spec, task, logger=self.log, journal=journal)
+        resumed = task.try_number > 1 or (journal is not None and journal.resumed)
+        outcome = engine.create_one(item, outcome_unknown=resumed)
+        self._emit(context, task, outcome.audit)
+        if outcome.audit.outcome == "failed":
+            failure = outcome.error or GenesysApiError(status=None, message=outcome.audit.error or "")
+            if isinstance(failure, (PayloadChangedError, OutcomeUnknownError)):
+                # no later try can do better: retrying would only repeat this answer
+                raise AirflowFailException(str(failure)) from None
+            raise failure
+        self.genesys_record_url = self._record_url(outcome.audit.interaction_id)
+        self.log.info(
+            "%s %s %s (key %s).",
+            "Created" if outcome.audit.outcome == "created" else "Replayed",
+            spec.name,
+            outcome.audit.interaction_id,
+            item.key,
+        )
+        return dict(outcome.record or {})
+
+    def _emit(self, context: Context, task: TaskIdentity, audit: AuditRecord) -> None:
+        self._log_audit(audit)
+        context["ti"].xcom_push(key=AUDIT_XCOM_KEY, value=audit.to_xcom())
+        if self.audit_path:
+            with JsonLinesWriter(resolve_audit_file(str(self.audit_path), task.scope, task.try_number)) as writer:
+                writer.write(audit.to_json_line())
+
+
+class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
+    """Validate and create many records in one task: bounded concurrency, paced, exactly once, resumable.
+
+    Items come from ``interactions`` (a list of dicts, e.g. an upstream XCom) or ``source`` (a JSON-lines or CSV
+    file, read streaming). Each item's key is derived like the single operator's, with the item identity = its
+    ``external_id_field`` value, else its position plus canonical payload. Duplicate external ids are invalid.
+
+    ``on_invalid="fail"`` validates everything first and sends nothing if any item is invalid;
+    ``on_invalid="skip"`` creates the valid items, reports the invalid ones, and fails the task at the end unless
+    ``max_invalid`` (a count, or a fraction below 1 such as ``0.01``) allows them. Items that still fail after the
+    hook's retries are reported and fail the task at the end; a retry or clear re-sends only what the key makes
+    safe to re-send (a replay costs at most one request, and nothing is created twice).
+
+    Returns a :class:`~airflow_provider_genesys.models.audit.RunSummary` dict. Up to 1,000 items, per-item
+    results are in it (``items``) and the audit records are in XCom ``genesys_audit``; above that, both go to
+    JSON-lines files whose paths are in the summary (``items_path``, ``audit_path``).
+
+    :param interactions: list of request bodies (templated; an XComArg works).
+    :param source: path or URI of a ``*.jsonl`` / ``*.csv`` file (templated).
+    :param genesys_conn_id: Airflow connection of type ``genesys_cloud``.
+    :param kind: the kind of record (templated).
+    :param max_concurrency: requests in flight at once.
+    :param requests_per_minute: pacing budget; default: the connection's (300).
+    :param on_invalid: ``fail`` or ``skip``.
+    :param max_invalid: with ``skip``, how many invalid items are tolerated (count, or fraction < 1).
+    :param external_id_field: the field holding an item's own id; it is removed from the body before validation.
+    :param audit_path: file (``*.jsonl``) or directory/URI for audit records and per-item results (templated).
+    :param progress_interval: seconds between progress lines in the log.
+    :param resume: skip the items an earlier execution of this task instance settled (kept in a checkpoint file
+        under ``GENESYS_PROVIDER_STATE_DIR``); they are reported ``replayed`` without a request. Without the file
+        (another worker, ``resume=False``) they are sent again and replayed by their key.
+    :param validate_routing: check every item's queue and skills in Genesys during validation (each id is
+        looked up once per task run); items with a problem are invalid items.
+    """
+
+    template_fields: Sequence[str] = (
+        "interactions",
+        "source",
+        "kind",
+        "audit_path",
+        "genesys_conn_id",
+        "external_id_field",
+    )
+    ui_color = "#ff4f1f"
+
+    def __init__(
+        self,
+        *,
+        interactions: list[dict[str, Any]] | str | None = None,
+        source: str | None = None,
+        genesys_conn_id: str = GenesysCloudHook.default_conn_name,
+        kind: str = "interaction",
+        max_concurrency: int = 8,
+        requests_per_minute: int | None = None,
+        on_invalid: str = "fail",
+        max_invalid: int | float = 0,
+        external_id_field: str = "external_id",
+        audit_path: str | None = None,
+        progress_interval: float = 10.0,
+        resume: bool = True,
+        validate_routing: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            genesys_conn_id=genesys_conn_id,
+            kind=kind,
+            audit_path=audit_path,
+            validate_routing=validate_routing,
+            **kwargs,
+        )
+        if on_invalid not in ("fail", "skip"):
+            raise ValueError(f"on_invalid must be 'fail' or 'skip', not {on_invalid!r}")
+        if interactions is None and source is None:
+            raise ValueError("Give either interactions= or source=")
+        if interactions is not None and source is not None:
+            raise ValueError("Give interactions= or source=, not both")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.interactions = interactions
+        self.source = source
+        self.max_concurrency = max_concurrency
+        self.requests_per_minute = requests_per_minute
+        self.on_invalid = on_invalid
+        self.max_invalid = max_invalid
+        self.external_id_field = external_id_field
+        self.progress_interval = progress_interval
+        self.resume = resume
+
+    @cached_property
+    def hook(self) -> GenesysCloudHook:
+        """The Genesys hook, sized for ``max_concurrency`` threads."""
+        return GenesysCloudHook(
+            genesys_conn_id=self.genesys_conn_id,
+            requests_per_minute=self.requests_per_minute,
+            pool_maxsize=max(32, self.max_concurrency * 2),
+        )
+
+    def _bulk_run(self, task: TaskIdentity) -> BulkRun:
+        spec = self.spec
+        return BulkRun(
+            self.hook,
+            spec,
+            task,
+            BulkInput(interactions=self.interactions, source=self.source, external_id_field=self.external_id_field),
+            options=BulkOptions(
+                max_concurrency=self.max_concurrency,
+                on_invalid=self.on_invalid,
+                max_invalid=self.max_invalid,
+                audit_path=self.audit_path,
+                progress_interval=self.progress_interval,
+                resume=self.resume,
+            ),
+            journal=self._open_journal(spec, task),
+            client_id=self._client_id(),
+            check=self._check_routing if self.validate_routing else None,
+            logger=self.log,
+        )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        run = self._bulk_run(TaskIdentity.from_context(context))
+        report = run.validate()
+        result = run.create(report)
+        self._push(context, result)
+        if result.refused:
+            raise AirflowFailException(result.message)
+        if result.problems and not result.retry_may_help:
+            # invalid input, 4xx rejections and unknown outcomes stay as they are on a retry
+            raise AirflowFailException(result.message + "\nA retry cannot change this outcome; not retrying.")
+        if result.problems:
+            raise GenesysBulkCreateError(result.message, summary=result.summary_xcom())
+        return result.summary_xcom()
+
+    @staticmethod
+    def _push(context: Context, result: BulkResult) -> None:
+        ti = context["ti"]
+        if result.summary is not None:
+            summary = result.summary_xcom()
+            ti.xcom_push(key=AUDIT_SUMMARY_XCOM_KEY, value={k: v for k, v in summary.items() if k != "items"})
+        ti.xcom_push(key=AUDIT_XCOM_KEY, value=result.audits_xcom)

@@ -1,0 +1,1 @@
+"""Helpers without Airflow or Genesys knowledge: redaction, streaming sources, audit files."""

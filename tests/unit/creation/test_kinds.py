@@ -1,0 +1,106 @@
+"""The kinds table: one row per kind, bodies that are what Genesys documents, ids and routing refs read right."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from airflow_provider_genesys.creation.at_most_once import create_at_most_once
+from airflow_provider_genesys.creation.items import PreparedItem
+from airflow_provider_genesys.creation.kinds import KINDS, get_kind
+from airflow_provider_genesys.creation.lookup import create_with_lookup
+from airflow_provider_genesys.exceptions import GenesysConfigurationError, InteractionValidationError
+from airflow_provider_genesys.models.platform import IDEMPOTENCY_ATTRIBUTE
+from genesys_sandbox.platform import CreateCallbackCommand, CreateEmailRequest, WorkitemCreate
+from tests.support.context import task_identity
+from tests.support.payloads import PAYLOADS
+
+# The sandbox's wire models forbid unknown fields: a body that validates there has only documented fields.
+WIRE_MODELS: dict[str, type[BaseModel]] = {
+    "workitem": WorkitemCreate,
+    "callback": CreateCallbackCommand,
+    "email": CreateEmailRequest,
+}
+
+
+def test_every_kind_has_a_row_with_a_guarantee() -> None:
+    assert set(KINDS) == {"interaction", "workitem", "callback", "email"}
+    for spec in KINDS.values():
+        assert spec.name and spec.path.startswith("/api/v2/") and len(spec.guarantee) > 80
+    assert KINDS["workitem"].strategy is create_with_lookup
+    assert KINDS["callback"].strategy is create_at_most_once and KINDS["email"].strategy is create_at_most_once
+    assert "At most once" in KINDS["callback"].guarantee and "Exactly once" in KINDS["workitem"].guarantee
+
+
+def test_an_unknown_kind_names_the_known_ones() -> None:
+    with pytest.raises(GenesysConfigurationError, match="callback, email, interaction, workitem"):
+        get_kind("fax")
+
+
+@pytest.mark.parametrize("kind", ["workitem", "callback", "email"])
+def test_bodies_carry_the_key_and_only_documented_fields(kind: str, item_of: Callable[..., PreparedItem]) -> None:
+    item = item_of(kind)
+
+    WIRE_MODELS[kind].model_validate(item.body)  # raises on any unknown field
+    if kind == "workitem":
+        assert item.body["externalTag"] == item.key
+    else:
+        where = "data" if kind == "callback" else "attributes"
+        assert item.body[where] == {"caseId": "CASE-1", IDEMPOTENCY_ATTRIBUTE: item.key}
+    assert item.queue_id == "5f6a7b8c-1d2e-4f30-9a41-b2c3d4e5f601"
+
+
+def test_keys_differ_per_kind_and_item_but_not_per_try(item_of: Callable[..., PreparedItem]) -> None:
+    keys = {item_of(kind).key for kind in ("workitem", "callback", "email")}
+    assert len(keys) == 3
+    assert item_of("workitem").key == item_of("workitem").key
+    assert item_of("workitem", external_id="CASE-2").key != item_of("workitem").key
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "paths"),
+    [
+        ("workitem", {"name": "ab", "typeId": "x", "externalTag": "mine"}, {"name", "typeId", "externalTag"}),
+        ("callback", {"callbackNumbers": [], "data": {IDEMPOTENCY_ATTRIBUTE: "k"}}, {"callbackNumbers", "data"}),
+        ("email", {"provider": "PureCloud Email", "queueId": "q", "flowId": "f"}, {"provider", "queueId"}),
+    ],
+)
+def test_bad_bodies_list_every_field_error(kind: str, payload: dict[str, Any], paths: set[str]) -> None:
+    from airflow_provider_genesys.creation.engine import prepare_item
+
+    with pytest.raises(InteractionValidationError) as caught:
+        prepare_item(get_kind(kind), payload, task_identity())
+    found = {error.path.split("[")[0].split(".")[0] for error in caught.value.errors}
+    assert paths <= found
+
+
+def test_ids_are_read_from_each_response_shape() -> None:
+    assert get_kind("workitem").read_id({"id": "w1"}) == "w1"
+    assert get_kind("email").read_id({"id": "e1", "participants": []}) == "e1"
+    callback = {"conversation": {"id": "c1", "selfUri": "/x"}, "callbackIdentifiers": []}
+    assert get_kind("callback").read_id(callback) == "c1"
+    assert get_kind("callback").read_id({"id": "c2"}) == "c2"  # a conversation read back by id
+    assert get_kind("callback").ui_path("c1").endswith("/c1")
+
+
+@pytest.mark.parametrize("kind", ["interaction", "workitem", "callback", "email"])
+def test_routing_refs_name_the_wire_fields(kind: str, item_of: Callable[..., PreparedItem]) -> None:
+    refs = get_kind(kind).routing_refs(item_of(kind).body)
+
+    queue_field = {
+        "interaction": "routing.queue.id",
+        "workitem": "queueId",
+        "callback": "routingData.queueId",
+        "email": "queueId",
+    }[kind]
+    skill_field = {
+        "interaction": "routing.skills[0].id",
+        "workitem": "skillIds[0]",
+        "callback": "routingData.skillIds[0]",
+        "email": "skillIds[0]",
+    }[kind]
+    assert refs.queues == ((queue_field, PAYLOADS["workitem"]["queueId"]),)
+    assert refs.skills == ((skill_field, PAYLOADS["workitem"]["skillIds"][0]),)
