@@ -1,6 +1,6 @@
 """Every scenario of the reliability and security matrix, in its short form (``make chaos`` runs the full one).
 
-The scenario code lives in ``benchmarks/chaos_scenarios.py``; each test runs one scenario against its own
+The scenario code lives in ``tests/chaos/scenarios/`` (one module each); each test runs one scenario against its own
 sandbox on loopback and asserts that nothing was duplicated, lost or leaked and that every check held.
 Secret hygiene (8) runs last: it scans what the other scenarios of this session produced, too.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import chaos_scenarios as chaos
-from benchmarks.chaos_scenarios import Matrix
+from tests.chaos import matrix as chaos
+from tests.chaos.matrix import Matrix
 
 BY_NUMBER = {number: (name, scenario) for number, name, scenario in chaos.SCENARIOS}
 
