@@ -18,6 +18,7 @@ from genesys_sandbox import (
     WORKTYPE_ID,
 )
 from tests.support.sandbox_client import SandboxClient, assert_error_body
+from tests.support.waiting import wait_until
 
 WORKITEMS = "/api/v2/taskmanagement/workitems"
 JOBS = f"{WORKITEMS}/bulk/add/jobs"
@@ -60,9 +61,10 @@ def test_create_and_get_workitem(make_sandbox: Callable[..., SandboxClient]) -> 
     assert created["assignmentState"] == "AcdStarted"
     assert created["selfUri"] == f"{WORKITEMS}/{created['id']}"
     assert created["dateCreated"].endswith("Z")
-    time.sleep(0.25)
-    fetched = client.get(f"{WORKITEMS}/{created['id']}").json()
-    assert fetched["assignmentState"] == "Connected"
+    fetched = wait_until(
+        lambda: (item := client.get(f"{WORKITEMS}/{created['id']}").json())["assignmentState"] == "Connected" and item,
+        what="the ACD to assign the workitem",
+    )
     assert fetched["assignee"]["id"]
     assert_error_body(client.get(f"{WORKITEMS}/{MISSING}"), 404, "not.found")
 
@@ -199,9 +201,11 @@ def test_callback_create_and_conversation(make_sandbox: Callable[..., SandboxCli
     assert customer["attributes"] == {"genesysIdempotencyKey": "cb-1", "crmCase": "C-9"}
     assert customer["callbacks"][0]["callbackNumbers"] == ["+15551234567"]
     assert "agent" not in {p["purpose"] for p in conversation["participants"]}
-    time.sleep(0.25)
-    conversation = client.get(f"/api/v2/conversations/{conversation_id}").json()
-    assert "agent" in {p["purpose"] for p in conversation["participants"]}
+    path = f"/api/v2/conversations/{conversation_id}"
+    wait_until(
+        lambda: "agent" in {p["purpose"] for p in client.get(path).json()["participants"]},
+        what="the ACD to assign an agent",
+    )
     found = client.admin("GET", "/conversations", params={"attribute": "genesysIdempotencyKey", "value": "cb-1"})
     assert [entity["id"] for entity in found["entities"]] == [conversation_id]
     assert found["entities"][0]["kind"] == "callback"
