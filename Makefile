@@ -24,8 +24,8 @@ sync: $(if $(findstring .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --locked
 
 lint: sync
-	$(UV) run --no-sync ruff check airflow_provider_genesys genesys_sandbox tests example_dags benchmarks scripts
-	$(UV) run --no-sync ruff format --check airflow_provider_genesys genesys_sandbox tests example_dags benchmarks scripts
+	$(UV) run --no-sync ruff check airflow_provider_genesys genesys_sandbox packaging tests example_dags benchmarks scripts
+	$(UV) run --no-sync ruff format --check airflow_provider_genesys genesys_sandbox packaging tests example_dags benchmarks scripts
 
 typecheck: sync
 	$(UV) run --no-sync mypy
