@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import conf
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_genesys.creation.bulk_jobs_run import BulkJobsRun, JobsState
@@ -42,7 +43,8 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
     processing time. Per-item results and audit records go to XCom (up to 1,000 items, like the parent).
 
     :param batch_size: entities per bulk add job (Genesys documents no maximum; the sandbox allows 100).
-    :param deferrable: wait for the jobs in the triggerer instead of a worker slot.
+    :param deferrable: wait for the jobs in the triggerer instead of a worker slot (default: Airflow's
+        ``[operators] default_deferrable``).
     :param poll_interval: seconds between job status checks.
     :param job_timeout: seconds to wait for the jobs before failing.
     """
@@ -53,7 +55,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
         self,
         *,
         batch_size: int = 100,
-        deferrable: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         job_timeout: float = 3600.0,
         **kwargs: Any,
