@@ -119,6 +119,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
     def _finish(self, context: Context, run: BulkJobsRun, state: JobsState) -> dict[str, Any]:
         result = run.finish(state)
         self._push(context, result)
+        self._report(context, result)
         if result.problems:
             raise GenesysBulkCreateError(result.message, summary=result.summary_xcom())
         return result.summary_xcom()
