@@ -111,11 +111,9 @@ def test_nothing_without_a_record_id_is_checkpointed(
     from tests.support.payloads import PAYLOADS
 
     admin.faults(hostile_answer="json_without_id", hostile_rate=1.0, route_prefix=CREATE_PATHS["interaction"])
-    task = task_identity()
+    task = task_identity(run_id="manual__answers_without_ids")  # a checkpoint of its own
     items = [{**PAYLOADS["interaction"], "external_id": f"CASE-{n}"} for n in range(3)]
-    run = BulkRun(
-        no_retry_hook, get_kind("interaction"), task, BulkInput(interactions=items), options=BulkOptions()
-    )
+    run = BulkRun(no_retry_hook, get_kind("interaction"), task, BulkInput(interactions=items), options=BulkOptions())
 
     result = run.create(run.validate())
 
