@@ -758,6 +758,10 @@ def _host_of(conn_id: str, host: Any) -> str | None:
     return text or None
 
 
+def _shown(number: float) -> str:
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
+
+
 class _ExtraReader:
     """Reads numeric connection extras, each checked against its allowed range."""
 
@@ -781,7 +785,7 @@ class _ExtraReader:
             what = "an integer" if integer else "a number"
             shown = repr(raw)[:40]
             raise GenesysConfigurationError(
-                f"Connection {self.conn_id!r}: extra {name!r} must be {what} from {minimum:g} to {maximum:g} "
-                f"(default {default:g}), not {shown}."
+                f"Connection {self.conn_id!r}: extra {name!r} must be {what} from {_shown(minimum)} to "
+                f"{_shown(maximum)} (default {_shown(default)}), not {shown}."
             )
         return int(value) if integer else value

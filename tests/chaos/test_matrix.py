@@ -60,6 +60,22 @@ def test_10_sandbox_robustness(chaos_matrix: Matrix) -> None:
     _run(chaos_matrix, 10)
 
 
+def test_11_hostile_answers_html_empty_no_id_redirects_echoed_secrets(chaos_matrix: Matrix) -> None:
+    _run(chaos_matrix, 11)
+
+
+def test_12_failures_before_sending_leave_every_key_never_sent(chaos_matrix: Matrix) -> None:
+    _run(chaos_matrix, 12)
+
+
+def test_13_a_source_that_changes_between_the_passes(chaos_matrix: Matrix) -> None:
+    _run(chaos_matrix, 13)
+
+
+def test_14_hostile_ids_and_unusable_output_locations(chaos_matrix: Matrix) -> None:
+    _run(chaos_matrix, 14)
+
+
 def test_zz_08_secret_hygiene_over_everything_the_matrix_produced(chaos_matrix: Matrix) -> None:
     _run(chaos_matrix, 8)
 
