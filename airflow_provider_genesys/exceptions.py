@@ -1,7 +1,8 @@
 """Every error the provider raises, in one hierarchy under :class:`GenesysError`.
 
 Every error message is built from data the provider controls; response bodies are parsed as Genesys'
-``ErrorBody`` and never echoed raw, so a client secret or a bearer token cannot leak through an exception.
+``ErrorBody`` and never echoed raw, and every field taken from an answer is redacted before it is cut, so a
+client secret or a bearer token echoed by a server cannot leak through an exception.
 
 ::
 
@@ -28,6 +29,11 @@ from typing import Any
 from typing_extensions import Self
 
 from airflow_provider_genesys.utils.redaction import redact
+
+#: How much of an answer's message, code or id an error keeps (cut after redaction).
+MAX_MESSAGE_CHARS = 500
+MAX_CODE_CHARS = 200
+MAX_DETAILS = 20
 
 
 class GenesysError(Exception):
@@ -84,7 +90,10 @@ class GenesysApiError(GenesysError):
         self.attempts = attempts
         #: True when an attempt may have reached Genesys without its answer arriving (set by the hook).
         self.unknown_outcome = False
-        super().__init__(self._render())
+        #: False only when the hook knows that no attempt of the call left this process (a token or settings
+        #: failure, a connection that could not be opened): nothing can have been created.
+        self.request_sent = True
+        super().__init__(redact(self._render()))
 
     def _render(self) -> str:
         where = f"{self.method} {self.path}" if self.method and self.path else "Genesys Cloud call"
@@ -109,7 +118,7 @@ class GenesysApiError(GenesysError):
         return "; ".join(parts)
 
     def __str__(self) -> str:
-        return self._render()
+        return redact(self._render())
 
     @classmethod
     def from_error_body(
@@ -123,32 +132,44 @@ class GenesysApiError(GenesysError):
         path: str | None = None,
         secrets: Iterable[str | None] = (),
     ) -> Self:
-        """Build an error from a parsed Genesys ``ErrorBody`` (or an OAuth error body)."""
+        """Build an error from a parsed Genesys ``ErrorBody`` (or an OAuth error body, or an answer's text).
+
+        Every field taken from the answer (``code``, ``error``, ``message``, ``contextId``, ``details[]``, the
+        correlation header) is redacted after it is assembled and before it is cut: an answer may echo the
+        request's credentials.
+        """
         secrets = tuple(secrets)
+
+        def clean(value: Any, limit: int) -> str | None:
+            return None if value is None else redact(str(value), secrets, limit=limit)
+
         code: str | None = None
         message = ""
         details: list[ErrorDetail] = []
         if isinstance(body, Mapping):
-            code = _str_or_none(body.get("code")) or _str_or_none(body.get("error"))
-            message = str(body.get("message") or body.get("error_description") or body.get("description") or "")
+            code = clean(_first(body, "code", "error"), MAX_CODE_CHARS)
+            message = str(_first(body, "message", "error_description", "description") or "")
             correlation_id = correlation_id or _str_or_none(body.get("contextId"))
-            for raw in body.get("details") or []:
+            raw_details = body.get("details")
+            for raw in raw_details if isinstance(raw_details, list) else []:
                 if isinstance(raw, Mapping):
                     details.append(
                         ErrorDetail(
-                            error_code=_str_or_none(raw.get("errorCode")),
-                            field_name=_str_or_none(raw.get("fieldName")),
-                            entity_id=_str_or_none(raw.get("entityId")),
-                            entity_name=_str_or_none(raw.get("entityName")),
+                            error_code=clean(raw.get("errorCode"), MAX_CODE_CHARS),
+                            field_name=clean(raw.get("fieldName"), MAX_CODE_CHARS),
+                            entity_id=clean(raw.get("entityId"), MAX_CODE_CHARS),
+                            entity_name=clean(raw.get("entityName"), MAX_CODE_CHARS),
                         )
                     )
+                if len(details) >= MAX_DETAILS:
+                    break
         elif isinstance(body, str):
-            message = body[:300]
+            message = body
         return cls(
             status=status,
             code=code,
-            message=redact(message[:500], secrets),
-            correlation_id=correlation_id,
+            message=redact(message, secrets, limit=MAX_MESSAGE_CHARS),
+            correlation_id=clean(correlation_id, MAX_CODE_CHARS),
             retry_after=retry_after,
             details=tuple(details),
             method=method,
@@ -160,9 +181,9 @@ class GenesysApiError(GenesysError):
         """JSON-safe summary for audit records (no body, no headers)."""
         return {
             "status": self.status,
-            "code": self.code,
-            "message": self.message,
-            "correlation_id": self.correlation_id,
+            "code": None if self.code is None else redact(self.code),
+            "message": redact(self.message),
+            "correlation_id": None if self.correlation_id is None else redact(self.correlation_id),
             "retry_after": self.retry_after,
         }
 
@@ -217,6 +238,13 @@ class InteractionValidationError(GenesysError, ValueError):
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _first(body: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        if body.get(name):
+            return body[name]
+    return None
 
 
 class PayloadChangedError(GenesysApiError):
@@ -287,7 +315,7 @@ class CrmDeliveryError(GenesysError):
         self.attempts = attempts
         self.retry_after = retry_after
         self.retryable = retryable
-        super().__init__(message)
+        super().__init__(redact(message))
 
     def __str__(self) -> str:
         status = f"HTTP {self.status}" if self.status is not None else "no response"
@@ -296,7 +324,7 @@ class CrmDeliveryError(GenesysError):
             parts.append(f"; attempts={self.attempts}")
         if self.retry_after is not None:
             parts.append(f"; retry_after={self.retry_after:g}s")
-        return "".join(parts) + ")"
+        return redact("".join(parts) + ")")
 
 
 class CrmSyncError(GenesysError):

@@ -1,10 +1,15 @@
-"""Command line of the sandbox: ``genesys-sandbox`` / ``python -m genesys_sandbox``."""
+"""Command line of the sandbox: ``genesys-sandbox`` / ``python -m genesys_sandbox``.
+
+The sandbox is a development tool: its admin routes (``/_sandbox/...``: faults, ledger, reset) have no
+authentication. Bound to an address other than loopback it says so on stderr and prints no secret.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -103,21 +108,44 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     )
 
 
-def connection_uri_json(base_url: str, config: SandboxConfig) -> str:
+#: What the banner shows instead of the client secret when the sandbox listens beyond loopback.
+HIDDEN_SECRET = "<the --client-secret value>"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) only accepts connections from this machine."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.strip().lower() == "localhost"
+
+
+def public_warning(host: str) -> str:
+    """What stderr says when the sandbox listens on ``host`` beyond loopback."""
+    return (
+        f"WARNING: genesys-sandbox is listening on {host}, beyond loopback: anyone who can reach this port can use "
+        "its unauthenticated admin routes (/_sandbox/: faults, ledger, reset) and its OAuth client. It is a "
+        "development tool; bind it to 127.0.0.1 unless you need otherwise. The client secret is not printed."
+    )
+
+
+def connection_uri_json(base_url: str, config: SandboxConfig, *, show_secret: bool = True) -> str:
     """Return the JSON of an Airflow ``genesys_cloud`` connection pointing at the sandbox."""
     return json.dumps(
         {
             "conn_type": "genesys_cloud",
             "login": config.client_id,
-            "password": config.client_secret,
+            "password": config.client_secret if show_secret else HIDDEN_SECRET,
             "host": base_url,
             "extra": {"requests_per_minute": config.quota_per_minute},
         }
     )
 
 
-def banner(base_url: str, config: SandboxConfig) -> str:
-    """Return the text printed when the sandbox is listening."""
+def banner(base_url: str, config: SandboxConfig, *, show_secret: bool = True) -> str:
+    """Return the text printed when the sandbox is listening (without the client secret unless ``show_secret``)."""
+    secret = config.client_secret if show_secret else HIDDEN_SECRET
+    connection = connection_uri_json(base_url, config, show_secret=show_secret)
     summary = seeds.seed_summary()
     lines = [f"Genesys Cloud sandbox listening on {base_url}", "", "Queues:"]
     lines += [f"  {name:<16} {queue_id}" for name, queue_id in summary["queues"].items()]
@@ -127,11 +155,11 @@ def banner(base_url: str, config: SandboxConfig) -> str:
     lines += [f"  {name:<16} {worktype_id}" for name, worktype_id in summary["worktypes"].items()]
     lines += [
         "",
-        f"OAuth client: {config.client_id} / {config.client_secret}",
-        f"Admin: {base_url}/_sandbox/ledger  {base_url}/_sandbox/faults  {base_url}/_sandbox/docs",
+        f"OAuth client: {config.client_id} / {secret}",
+        f"Admin (no authentication): {base_url}/_sandbox/ledger  {base_url}/_sandbox/faults  {base_url}/_sandbox/docs",
         "",
         "Airflow connection:",
-        f"  export AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT='{connection_uri_json(base_url, config)}'",
+        f"  export AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT='{connection}'",
     ]
     return "\n".join(lines)
 
@@ -146,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox until SIGTERM or SIGINT; return the exit status."""
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
+    loopback = is_loopback(args.host)
+    if not loopback:
+        print(public_warning(args.host), file=sys.stderr, flush=True)
     app = create_app(config)
     try:
         sock = bind_socket(args.host, args.port)
@@ -163,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             await asyncio.sleep(0.01)
         if server.started:
             if not args.quiet:
-                print(banner(base_url, config), flush=True)
+                print(banner(base_url, config, show_secret=loopback), flush=True)
             if args.ready_file is not None:
                 _write_ready_file(args.ready_file, base_url)
         await task

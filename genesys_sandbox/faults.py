@@ -1,4 +1,5 @@
-"""Fault injection: latency, errors, 429s, scheduled failures and connections dropped after a commit.
+"""Fault injection: latency, errors, 429s, scheduled failures, connections dropped after a commit, and hostile
+answers (what a corporate proxy or a broken gateway sends instead of the API's answer).
 
 The settings are a :class:`FaultConfig` (the JSON of ``GET``/``PUT /_sandbox/faults``); :class:`FaultInjector`
 holds the live copy, the remaining scheduled failures and the random generator (seeded by ``seed`` so that a
@@ -10,8 +11,14 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: Hostile answers: a proxy's HTML sign-in page (200), a 201 with an empty body, a 200 whose JSON carries no record
+#: id, a redirect (302 or 307) to ``redirect_location``, and an error answer echoing the request's credentials in
+#: every field.
+HostileAnswer = Literal["html_200", "empty_201", "json_without_id", "redirect_302", "redirect_307", "echo_secrets"]
 
 
 class FaultConfig(BaseModel):
@@ -28,6 +35,12 @@ class FaultConfig(BaseModel):
     :param route_prefix: only requests whose path starts with this prefix are affected.
     :param token_latency_ms: delay added to ``POST /oauth/token``.
     :param seed: seed of the random generator used by the rate-based faults.
+    :param hostile_answer: what a hostile answer is (see :data:`HostileAnswer`).
+    :param hostile_rate: fraction of matching requests that get the hostile answer.
+    :param hostile_next: number of next matching requests that get the hostile answer.
+    :param hostile_after_commit: the request is served first (a create is stored) and its answer then replaced
+        (a gateway mangling the answer); otherwise the hostile answer comes instead (a proxy that never forwarded).
+    :param redirect_location: the ``Location`` of hostile redirects (another host, by default a closed port).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +56,11 @@ class FaultConfig(BaseModel):
     route_prefix: str = "/api/v2/"
     token_latency_ms: int = Field(default=0, ge=0, le=600_000)
     seed: int | None = None
+    hostile_answer: HostileAnswer | None = None
+    hostile_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    hostile_next: int = Field(default=0, ge=0)
+    hostile_after_commit: bool = False
+    redirect_location: str = "http://127.0.0.1:9/sign-in"
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,19 @@ class FaultInjector:
                 return InjectedFault(status, config.retry_after if status == 429 else None)
             if config.rate_429 > 0 and self._random.random() < config.rate_429:
                 return InjectedFault(429, config.retry_after)
+            return None
+
+    def hostile(self, path: str) -> HostileAnswer | None:
+        """Return the hostile answer a request to ``path`` gets, or ``None``."""
+        with self._lock:
+            config = self._config
+            if config.hostile_answer is None or not path.startswith(config.route_prefix):
+                return None
+            if config.hostile_next > 0:
+                config.hostile_next -= 1
+                return config.hostile_answer
+            if config.hostile_rate > 0 and self._random.random() < config.hostile_rate:
+                return config.hostile_answer
             return None
 
     def should_drop_after_commit(self, path: str) -> bool:

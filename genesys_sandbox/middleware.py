@@ -1,5 +1,8 @@
 """The outermost ASGI layer: correlation ids, request log, body limit, fault injection, bearer check, quota.
 
+Hostile answers (``hostile_answer`` faults) are produced here too: in place of the request (a proxy that never
+forwarded it), or after the request was served, replacing its answer (a gateway that mangled it).
+
 It also gives route handlers a way to close the TCP connection without answering (a "drop after commit"):
 under uvicorn the ASGI ``send`` callable is a bound method of the request cycle, whose ``transport`` is
 aborted. Elsewhere the response is started and left incomplete, which a client sees as a broken connection too.
@@ -8,6 +11,8 @@ aborted. Elsewhere the response is started and left incomplete, which a client s
 from __future__ import annotations
 
 import asyncio
+import base64
+import html
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -120,9 +125,17 @@ class SandboxMiddleware:
             return message
 
         try:
-            early = await self._gate(scope, correlation)
-            if early is not None:
+            hostile = None if scope["path"].startswith(ADMIN_PREFIX) else self.state.faults.hostile(scope["path"])
+            config = self.state.faults.snapshot() if hostile else None
+            early = await self._gate(scope, correlation) if hostile is None else None
+            if hostile is not None and config is not None and not config.hostile_after_commit:
+                await hostile_response(hostile, scope, self.state, config.redirect_location)(
+                    scope, receive, send_with_header
+                )
+            elif early is not None:
                 await early(scope, receive, send_with_header)
+            elif hostile is not None and config is not None:
+                await self._served_then_replaced(scope, limited_receive, send_with_header, hostile, config)
             else:
                 await self.app(scope, limited_receive, send_with_header)
         except Exception:
@@ -132,6 +145,23 @@ class SandboxMiddleware:
         finally:
             outcome = "dropped" if scope.get(DROPPED_SCOPE_KEY) else str(status[0] if status else 0)
             self.state.count_request(route, outcome)
+
+    async def _served_then_replaced(
+        self, scope: Scope, receive: Receive, send: Send, hostile: str, config: Any
+    ) -> None:
+        """Serve the request (through the gate), discard its answer and send the hostile one instead."""
+        early = await self._gate(scope, str(scope.get(CORRELATION_SCOPE_KEY, "")))
+        if early is not None:
+            await early(scope, receive, send)
+            return
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        if scope.get(DROPPED_SCOPE_KEY):
+            return
+        await hostile_response(hostile, scope, self.state, config.redirect_location)(scope, receive, send)
 
     @staticmethod
     def _error(
@@ -189,6 +219,60 @@ class SandboxMiddleware:
                 headers={"Retry-After": str(wait_seconds)},
             )
         return None
+
+
+def hostile_response(kind: str, scope: Scope, state: SandboxState, location: str) -> Response:
+    """The hostile answer ``kind`` to a request: what a proxy or a broken gateway would send back.
+
+    ``html_200`` and ``echo_secrets`` echo the request's credentials (its Authorization header, the client secret
+    the sandbox knows, the Basic credentials URL-encoded and colon-separated) in every field a client might quote,
+    with the secret also straddling the 300th and 500th characters, where a client that cuts before it redacts
+    would leak its first characters.
+    """
+    headers = _headers(scope)
+    authorization = headers.get("authorization", "")
+    secret = state.config.client_secret
+    scheme, _, credential = authorization.partition(" ")
+    basic = (
+        credential
+        if scheme.lower() == "basic"
+        else base64.b64encode(f"{state.config.client_id}:{secret}".encode()).decode("ascii")
+    )
+    echo = (
+        f"Authorization: {authorization}; client_secret={secret}; Basic%20{basic}; basic:{basic}; bearer={credential}"
+    )
+    if kind == "html_200":
+        page = f"<html><body><p>Proxy sign-in required. {html.escape(echo)}</p></body></html>"
+        return Response(page, status_code=200, media_type="text/html")
+    if kind == "empty_201":
+        return Response(b"", status_code=201, media_type="application/json")
+    if kind == "json_without_id":
+        return JSONResponse({"status": "accepted", "selfUri": "/api/v2/unknown"}, status_code=200)
+    if kind in ("redirect_302", "redirect_307"):
+        target = f"{location}{'&' if '?' in location else '?'}access_token={credential}&client_secret={secret}"
+        return Response(b"", status_code=302 if kind == "redirect_302" else 307, headers={"Location": target})
+    # the secret straddles the 300th and the 500th character
+    first = 300 - len(secret) // 2
+    second = 500 - len(secret) // 2 - first - len(secret)
+    message = "x" * first + secret + "y" * second + secret + " " + echo
+    body = {
+        "message": message,
+        "code": f"bad.request {secret}",
+        "status": 400,
+        "contextId": credential or secret,
+        "details": [
+            {
+                "errorCode": secret,
+                "fieldName": f"Authorization: {authorization}",
+                "entityId": credential,
+                "entityName": f"basic:{basic}",
+            },
+        ],
+        "error": secret,
+        "error_description": echo,
+        "description": echo,
+    }
+    return JSONResponse(body, status_code=400, headers={"ININ-Correlation-Id": f"{credential}"})
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -16,6 +16,7 @@ from airflow_provider_genesys.creation.items import CreateResult, KindSpec, Prep
 from airflow_provider_genesys.creation.journal import SendState
 from airflow_provider_genesys.exceptions import GenesysApiError, OutcomeUnknownError
 from airflow_provider_genesys.models.platform import IDEMPOTENCY_ATTRIBUTE
+from airflow_provider_genesys.utils.http_answers import json_object
 from airflow_provider_genesys.utils.redaction import redact
 
 if TYPE_CHECKING:
@@ -54,11 +55,15 @@ def create_at_most_once(
     """Create a callback or inbound email at most once, exactly once whenever every answer arrives.
 
     * The key's journal history decides before anything is sent: created → confirm the conversation with one
-      ``GET /api/v2/conversations/{id}`` and replay it; sent without an answer → :class:`OutcomeUnknownError`;
-      never sent or rejected → create.
+      ``GET /api/v2/conversations/{id}`` and replay it; sending or unknown (it may exist) →
+      :class:`OutcomeUnknownError`; never sent or rejected → create.
+    * The journal's "sending" line is written right before the request goes on the wire (after the token and the
+      settings were obtained), so a failure before that leaves the key never sent, and a request that never
+      left (a connection that could not be opened) is recorded as not sent: a retry creates it.
     * The create is sent once. The hook still retries what Genesys certainly did not process (429, a connection
-      that could not be opened); after a timeout, a dropped connection or a 5xx it does not re-send, and the
-      item fails with :class:`OutcomeUnknownError`.
+      that could not be opened); after a timeout, a dropped connection, a 5xx or a 2xx without a record id it
+      does not re-send, and the item fails with :class:`OutcomeUnknownError`.
+    * Every way out leaves the key in a definite state: created (with its id), rejected, not sent, or unknown.
     * Without a journal (``journal`` is ``None``) an Airflow try > 1 cannot know what earlier tries did:
       the item fails with :class:`OutcomeUnknownError` rather than risk a duplicate.
     """
@@ -72,8 +77,8 @@ def create_at_most_once(
         history = journal.history(item.key)
         if history.state is SendState.CREATED and history.record_id:
             return _replay_conversation(hook, spec, item, history.record_id, cost)
-        if history.state is SendState.SENT_UNKNOWN:
-            why = f"try {history.try_number} sent it at {history.timestamp} and got no answer"
+        if history.may_exist or history.state is SendState.CREATED:
+            why = f"try {history.try_number} sent it at {history.timestamp} and got no usable answer"
             raise OutcomeUnknownError(
                 _unknown_message(spec, item, why + (f" ({history.detail})" if history.detail else ""))
             )
@@ -86,7 +91,15 @@ def create_at_most_once(
                     "GENESYS_PROVIDER_STATE_DIR on storage every worker shares)",
                 )
             )
-        journal.sending(item.key)
+
+    # the journal, once its "sending" line is written: every way out below settles the key in it
+    sent: SendJournal | None = None
+
+    def before_send() -> None:
+        nonlocal sent
+        if journal is not None and sent is None:
+            journal.sending(item.key)
+            sent = journal
 
     def refuse_resend(error: GenesysApiError) -> GenesysResponse | None:
         raise OutcomeUnknownError(
@@ -94,32 +107,43 @@ def create_at_most_once(
         )
 
     try:
-        response = cost.add(hook.request("POST", spec.path, json=item.body, before_retry=refuse_resend))
+        response = cost.add(
+            hook.request("POST", spec.path, json=item.body, before_retry=refuse_resend, before_send=before_send)
+        )
     except OutcomeUnknownError as error:
-        error.attempts = max(1, cost.requests) if cost.requests else 1
-        if journal is not None:
-            journal.unknown(item.key, error.message)
+        error.attempts = max(1, cost.requests)
+        if sent is not None:
+            sent.unknown(item.key, error.message)
         raise
     except GenesysApiError as error:
-        # a 4xx, or a connection that never opened, created nothing; anything else may have
-        may_exist = error.unknown_outcome or (error.status is not None and error.status >= 500)
-        if journal is not None:
-            if may_exist:
-                journal.unknown(item.key, str(error))
-            else:
-                journal.rejected(item.key, str(error))
-        if may_exist:
+        if error.unknown_outcome:
+            if sent is not None:
+                sent.unknown(item.key, str(error))
             raise OutcomeUnknownError(
-                _unknown_message(spec, item, f"the create was sent and no answer came ({error})"),
+                _unknown_message(spec, item, f"the create was sent and no usable answer came ({error})"),
                 cause=error,
                 attempts=error.attempts,
             ) from None
+        if sent is not None:
+            if error.request_sent:
+                sent.rejected(item.key, str(error))
+            else:
+                sent.not_sent(item.key, str(error))
         raise
-    body = response.body if isinstance(response.body, Mapping) else {}
-    record_id = spec.read_id(body)
+    except BaseException as error:
+        # a local failure (or the task being stopped) after the "sending" line: the request may have left
+        if sent is not None:
+            sent.unknown(item.key, f"interrupted while sending: {type(error).__name__}")
+        raise
+    record_id = spec.read_id(response.body)
+    if not record_id:
+        why = f"Genesys answered HTTP {response.status} without a {spec.name} id"
+        if journal is not None:
+            journal.unknown(item.key, why)
+        raise OutcomeUnknownError(_unknown_message(spec, item, why), attempts=max(1, cost.requests))
     if journal is not None:
         journal.created(item.key, record_id)
-    return cost.result("created", spec, body, response, record_id)
+    return cost.result("created", spec, json_object(response.body), response, record_id)
 
 
 def _replay_conversation(

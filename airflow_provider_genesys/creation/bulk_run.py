@@ -1,13 +1,17 @@
 """A bulk run's bookkeeping: two passes over the input, the engine, outputs, counters, summary and verdict.
 
-Pass 1 validates everything (streaming), so bad input is reported before anything is sent. Pass 2 creates the
-valid items that an earlier execution of the task instance has not settled. Per-item results and audit records
-go to XCom up to :data:`XCOM_ITEMS_THRESHOLD` items and to JSON-lines files beyond. The result says what to
-push and whether the task should fail, and whether a retry could change that.
+Before anything else, every output location is probed (the audit path, the state directory, the per-item
+results): a location that cannot be written fails the run with its path and the fix, before the first request.
+The source is read once (:meth:`BulkInput.load` spools it); pass 1 validates everything (streaming), so bad
+input is reported before anything is sent; pass 2 creates the valid items that an earlier execution of the task
+instance has not settled, and checks that it saw the very items pass 1 validated. Per-item results and audit
+records go to XCom up to :data:`XCOM_ITEMS_THRESHOLD` items and to JSON-lines files beyond. The result says what
+to push and whether the task should fail, and whether a retry could change that.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -17,11 +21,17 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_genesys.creation.checkpoint import Checkpoint
 from airflow_provider_genesys.creation.engine import CreationEngine, invalid_audit
 from airflow_provider_genesys.creation.inputs import BulkInput, ItemCheck
-from airflow_provider_genesys.creation.items import ItemOutcome, KindSpec, PreparedItem
+from airflow_provider_genesys.creation.items import NO_RECORD_CODE, ItemOutcome, KindSpec, PreparedItem
 from airflow_provider_genesys.creation.task import TaskIdentity, describe_item
 from airflow_provider_genesys.exceptions import InteractionValidationError
 from airflow_provider_genesys.models.audit import AuditRecord, ItemResult, RunSummary
-from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, default_state_dir, resolve_audit_file
+from airflow_provider_genesys.utils.audit_files import (
+    JsonLinesWriter,
+    default_state_dir,
+    is_uri,
+    probe_location,
+    resolve_audit_file,
+)
 from airflow_provider_genesys.utils.redaction import redact
 
 if TYPE_CHECKING:
@@ -32,6 +42,8 @@ if TYPE_CHECKING:
 XCOM_ITEMS_THRESHOLD = 1000
 #: How many invalid/failed items a task failure message lists (all of them are in XCom / the files).
 REPORT_LINES = 50
+#: Error codes of a 2xx that was not a usable answer: a retry finds the record by its key, or creates it.
+_UNREADABLE_ANSWER_CODES = frozenset({"answer.unreadable", NO_RECORD_CODE})
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +84,10 @@ class ValidationReport:
     already_settled: int = 0
     invalid_audits: list[AuditRecord] = field(default_factory=list)
     invalid_errors: list[InteractionValidationError] = field(default_factory=list)
+    #: the input as a whole cannot be read (a malformed ``interactions=`` value): nothing is sent
+    unreadable: InteractionValidationError | None = None
+    #: a digest of every item's position and key (or invalidity), in order: pass 2 must see the same
+    digest: str = ""
 
     @property
     def invalid(self) -> int:
@@ -90,8 +106,7 @@ class BulkOutputs:
     def __init__(self, task: TaskIdentity, audit_path: str | None, *, many: bool, logger: Any = None) -> None:
         self.many = many
         self.log = logger or log
-        scope_dir = audit_path.rstrip("/") if audit_path else default_state_dir()
-        self.items_path = f"{scope_dir}/{task.scope}/items-try-{task.try_number}.jsonl"
+        self.items_path = items_file(task, audit_path)
         if audit_path:
             self.audit_file: str | None = resolve_audit_file(audit_path, task.scope, task.try_number)
         elif many:
@@ -126,10 +141,23 @@ class BulkOutputs:
         return self.audit_file if self.many else self.kept_audits
 
     def close(self) -> None:
-        """Close the files (an object-store file is written here)."""
+        """Close the files (an object-store object is written here, once; its final name is kept)."""
         for writer in (self._audit_writer, self._items_writer):
             if writer is not None:
                 writer.close()
+        if self._audit_writer is not None:
+            self.audit_file = self._audit_writer.path
+        if self._items_writer is not None:
+            self.items_path = self._items_writer.path
+
+
+def items_file(task: TaskIdentity, audit_path: str | None) -> str:
+    """Where the per-item results of a large run go: beside the audit records, else under the state directory."""
+    if audit_path and (is_uri(audit_path) or not audit_path.endswith(".jsonl")):
+        folder = audit_path.removesuffix(".jsonl").rstrip("/")
+    else:
+        folder = default_state_dir()
+    return f"{folder}/{task.scope}/items-try-{task.try_number}.jsonl"
 
 
 @dataclass
@@ -197,19 +225,46 @@ class BulkRun:
         self.started = time.monotonic()
         # kinds with a send journal resume through it; the others through the checkpoint
         self.checkpoint = Checkpoint.for_task(task, spec.name) if options.resume and journal is None else None
-        self.settled: dict[str, str | None] = {}
+        self.settled: dict[str, str] = {}
 
     @property
     def resumed(self) -> bool:
         """An earlier execution of this task instance may have created records (try > 1, or its journal says so)."""
         return self.task.try_number > 1 or (self.journal is not None and self.journal.resumed)
 
+    def probe(self) -> None:
+        """Check every output location before anything is sent (see :func:`probe_location`).
+
+        :raises GenesysConfigurationError: naming the location, what is wrong and the fix.
+        """
+        state_dir = default_state_dir()
+        probe_location(f"{state_dir}/{self.task.scope}", what="GENESYS_PROVIDER_STATE_DIR", object_store=False)
+        audit_path = self.options.audit_path
+        if audit_path:
+            probe_location(resolve_audit_file(audit_path, self.task.scope, self.task.try_number), what="audit_path")
+            probe_location(items_file(self.task, audit_path), what="audit_path (per-item results)")
+
     def validate(self) -> ValidationReport:
-        """Pass 1: validate every item (streaming); nothing is sent."""
+        """Probe the outputs, read the source once, then pass 1: validate every item (streaming); nothing is sent."""
+        self.probe()
         self.settled = self.checkpoint.load() if self.checkpoint is not None else {}
         report = ValidationReport()
+        try:
+            read = self.source.load()
+        except InteractionValidationError as error:
+            report.unreadable = error
+            return report
+        if read is not None:
+            self.log.info(
+                "Read %s once: %d bytes, sha256 %s (both passes use this copy).",
+                self.source.source,
+                read.size,
+                read.sha256,
+            )
+        digest = hashlib.sha256()
         for item in self.source.validated(self.spec, self.task, self.check):
             report.total += 1
+            digest.update(_fingerprint(item.position, item.prepared))
             if item.error is not None:
                 report.invalid_audits.append(
                     invalid_audit(
@@ -225,6 +280,7 @@ class BulkRun:
             else:
                 report.valid += 1
                 report.already_settled += item.prepared.key in self.settled  # type: ignore[union-attr]
+        report.digest = digest.hexdigest()
         self.log.info("Validated %d item(s): %d valid, %d invalid.", report.total, report.valid, report.invalid)
         if report.already_settled:
             self.log.info(
@@ -239,7 +295,11 @@ class BulkRun:
         )
         counts = {"created": 0, "replayed": 0, "failed": 0, "requests": 0, "resumed": 0}
         latencies: list[float] = []
+        seen = _PassTwo()
         try:
+            if report.unreadable is not None:
+                message = f"{report.unreadable}\nNo create request was sent: give interactions= as a list of objects."
+                return BulkResult(summary=None, audits_xcom=[], problems=[message], refused=True)
             for audit in report.invalid_audits:
                 outputs.record(audit, error_code="invalid")
             if report.invalid and self.options.on_invalid == "fail":
@@ -248,6 +308,8 @@ class BulkRun:
                     + "\nNo create request was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
                 )
                 return BulkResult(summary=None, audits_xcom=outputs.audits_xcom, problems=[message], refused=True)
+
+            self.hook.settings  # noqa: B018 - an unusable connection fails here, before the first request
 
             def on_outcome(outcome: ItemOutcome) -> None:
                 audit = outcome.audit
@@ -258,7 +320,7 @@ class BulkRun:
                     latencies.append(audit.latency_ms)
                 if audit.resumed:
                     counts["resumed"] += 1
-                elif self.checkpoint is not None and audit.outcome in ("created", "replayed"):
+                elif self.checkpoint is not None and audit.outcome in ("created", "replayed") and audit.interaction_id:
                     self.checkpoint.settled(str(audit.idempotency_key), audit.interaction_id)
                 outputs.record(audit, error_code=outcome.error_code)
 
@@ -272,7 +334,7 @@ class BulkRun:
                 journal=self.journal,
             )
             resumed = self.resumed
-            items = self._unsettled(engine, on_outcome)
+            items = self._unsettled(engine, on_outcome, seen)
             if resumed and self.spec.bulk_lookup is not None:
                 items = self.spec.bulk_lookup(self.hook, items)  # one lookup for many keys, not one per item
             engine.run(
@@ -283,8 +345,10 @@ class BulkRun:
             )
         finally:
             outputs.close()
+            self.source.close()
             if self.checkpoint is not None:
                 self.checkpoint.close()
+        changed = seen.differs_from(report)
         summary = RunSummary(
             total=report.total,
             valid=report.valid,
@@ -305,11 +369,15 @@ class BulkRun:
             audit_path=outputs.audit_file,
         )
         self.log.info("genesys_audit_summary %s", summary.model_copy(update={"items": None}).to_json_line())
-        return verdict(summary, outputs.audits_xcom, outputs.failures, report, self.options)
+        result = verdict(summary, outputs.audits_xcom, outputs.failures, report, self.options)
+        if changed:
+            result.problems.append(changed)
+        return result
 
-    def _unsettled(self, engine: CreationEngine, on_outcome: Any) -> Iterator[PreparedItem]:
+    def _unsettled(self, engine: CreationEngine, on_outcome: Any, seen: _PassTwo) -> Iterator[PreparedItem]:
         """Pass 2's items: valid ones; those an earlier execution settled are reported without a request."""
         for item in self.source.validated(self.spec, self.task, self.check):
+            seen.add(item.position, item.prepared)
             prepared = item.prepared
             if isinstance(prepared, InteractionValidationError):
                 continue
@@ -317,6 +385,34 @@ class BulkRun:
                 on_outcome(engine.resumed(prepared, self.settled[prepared.key]))
                 continue
             yield prepared
+
+
+def _fingerprint(position: int, prepared: PreparedItem | InteractionValidationError) -> bytes:
+    key = "invalid" if isinstance(prepared, InteractionValidationError) else prepared.key
+    return f"{position}:{key}\n".encode()
+
+
+class _PassTwo:
+    """What pass 2 saw, to prove it saw what pass 1 validated (same items, same order, same keys)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, position: int, prepared: PreparedItem | InteractionValidationError) -> None:
+        self.total += 1
+        self._digest.update(_fingerprint(position, prepared))
+
+    def differs_from(self, report: ValidationReport) -> str | None:
+        """Why pass 2 did not see pass 1's items (``None`` when it did, or when it stopped early)."""
+        if self.total == report.total and self._digest.hexdigest() == report.digest:
+            return None
+        if self.total < report.total and self._digest.hexdigest() != report.digest and self.total == 0:
+            return None  # pass 2 never ran (the run was refused)
+        return (
+            f"The input changed between the two passes: pass 1 validated {report.total} item(s), pass 2 read "
+            f"{self.total}, and their keys differ. Every item that was sent is in the audit records."
+        )
 
 
 def verdict(
@@ -347,6 +443,8 @@ def retry_may_help(result: ItemResult) -> bool:
     """A failed item may succeed on a retry: throttled, a server or network failure, not an unknown outcome."""
     if result.error_code == "outcome.unknown":
         return False
+    if result.error_code in _UNREADABLE_ANSWER_CODES:
+        return True
     return result.http_status is None or result.http_status >= 500 or result.http_status in (408, 409, 429)
 
 

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_genesys.creation.items import CreateResult, ItemOutcome, KindSpec, PreparedItem
 from airflow_provider_genesys.creation.keys import item_identity
 from airflow_provider_genesys.creation.task import TaskIdentity, describe_item
-from airflow_provider_genesys.exceptions import GenesysApiError, GenesysQuotaExhaustedError, InteractionValidationError
+from airflow_provider_genesys.exceptions import (
+    FieldError,
+    GenesysApiError,
+    GenesysQuotaExhaustedError,
+    InteractionValidationError,
+)
 from airflow_provider_genesys.models.audit import AuditRecord
 from airflow_provider_genesys.models.validation import validate_model
 from airflow_provider_genesys.utils.redaction import redact
@@ -46,14 +51,22 @@ def prepare_item(
     """
     label = describe_item(position, external_id)
     model = validate_model(spec.model, payload, item=label, kind=spec.name)
-    canonical = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    identity = item_identity(external_id=external_id, payload=canonical, position=position)
-    key = task.key_for(spec.name, identity)
+    try:
+        canonical = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        identity = item_identity(external_id=external_id, payload=canonical, position=position)
+        key = task.key_for(spec.name, identity)
+        body = spec.build_body(model, key)
+    except (ValueError, TypeError, RecursionError) as error:
+        # a value the model accepted but JSON cannot carry (bytes that are not text, an object without a JSON form)
+        problem = FieldError(
+            path="(the payload)", message=f"cannot be sent as JSON ({type(error).__name__}: {str(error)[:200]})"
+        )
+        raise InteractionValidationError(errors=[problem], item=label, kind=spec.name) from None
     return PreparedItem(
         position=position or 0,
         external_id=external_id,
         key=key,
-        body=spec.build_body(model, key),
+        body=body,
         interaction_type=spec.interaction_type(model),
         queue_id=spec.queue_id(model),
     )

@@ -10,11 +10,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel
 
 from airflow_provider_genesys.creation.routing import RoutingRefs, no_refs
+from airflow_provider_genesys.exceptions import GenesysApiError
 from airflow_provider_genesys.models.audit import AuditRecord
 
 if TYPE_CHECKING:
     from airflow_provider_genesys.creation.journal import SendJournal
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, GenesysResponse
+
+
+#: The error code of a create whose answer carried no record id.
+NO_RECORD_CODE = "answer.without.record"
 
 
 @dataclass
@@ -78,12 +83,32 @@ class RequestCost:
         response: GenesysResponse | None,
         record_id: str | None = None,
     ) -> CreateResult:
-        """The :class:`CreateResult` of ``record`` (the last response's status and correlation id)."""
-        body = dict(record)
+        """The :class:`CreateResult` of ``record`` (the last response's status and correlation id).
+
+        :raises GenesysApiError: (code ``answer.without.record``, outcome unknown) when the record carries no id of
+            the kind: nothing counts as created or replayed without one.
+        """
+        body = dict(record) if isinstance(record, Mapping) else {}
+        record_id = record_id or spec.read_id(body)
+        if not record_id:
+            error = GenesysApiError(
+                status=None if response is None else response.status,
+                code=NO_RECORD_CODE,
+                message=(
+                    f"the answer carries no {spec.name} id, so the {spec.name} is not counted as {outcome}: it may "
+                    "or may not exist (a retry finds it by its key, or creates it)"
+                ),
+                correlation_id=None if response is None else response.correlation_id,
+                method="POST",
+                path=spec.path,
+                attempts=max(self.requests, 1),
+            )
+            error.unknown_outcome = True
+            raise error
         return CreateResult(
             outcome=outcome,
             record=body,
-            record_id=record_id or spec.read_id(body),
+            record_id=record_id,
             http_status=None if response is None else response.status,
             correlation_id=None if response is None else response.correlation_id,
             attempts=max(self.requests, 1 if response is not None else 0),

@@ -36,9 +36,13 @@ class TaskIdentity:
 
     @property
     def scope(self) -> str:
-        """``<dag_id>/<run_id>/<task_id>[.<map_index>]`` with unsafe characters replaced: this task's folder."""
-        task_part = self.task_id if self.map_index < 0 else f"{self.task_id}.{self.map_index}"
-        return "/".join(safe_segment(part) for part in (self.dag_id, self.run_id, task_part))
+        """``<dag_id>/<run_id>/<task_id>[@<map_index>]``, each id percent-encoded into one segment: this task's folder.
+
+        No id can leave the folder (``..`` becomes ``%2E.``, ``/`` becomes ``%2F``) or share another's (the
+        encoding is reversible, and the ``@`` before a map index never comes out of it).
+        """
+        task_part = safe_segment(self.task_id) + ("" if self.map_index < 0 else f"@{self.map_index}")
+        return "/".join((safe_segment(self.dag_id), safe_segment(self.run_id), task_part))
 
     def audit_fields(self) -> dict[str, Any]:
         """The task's ids as audit-record fields."""

@@ -4,6 +4,10 @@ Every delivery carries the ``webhook-id``, ``webhook-timestamp`` and ``webhook-s
 ``standardwebhooks`` reference library. The ``webhook-id`` is the interaction's idempotency key, so a CRM that
 deduplicates by ``webhook-id`` (as the Standard Webhooks specification asks receivers to) treats a redelivery as
 harmless: resending after a dropped response, a retried request or a retried Airflow task stores nothing twice.
+
+Redirects are never followed: a 3xx would send the signed body to another host (307/308) or turn the delivery
+into a GET of some page answering 200 (301/302/303), counted as delivered although the CRM stored nothing; it is
+a failed delivery naming the ``Location``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from airflow_provider_genesys.hooks.retry_policy import (
     RetryPolicy,
     parse_retry_after,
 )
-from airflow_provider_genesys.utils.redaction import redact
+from airflow_provider_genesys.utils.http_answers import NoRedirectSession, is_redirect, redirect_target
+from airflow_provider_genesys.utils.redaction import redact, register_secret
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -137,7 +142,7 @@ def parse_status_body(body: Any, *, secrets: tuple[str | None, ...] = ()) -> Del
     raw = body.get("status", body.get("state"))
     word = str(raw).strip().lower() if raw is not None else ""
     detail_raw = body.get("detail") or body.get("message") or body.get("error")
-    detail = redact(str(detail_raw)[:300], secrets) if detail_raw else None
+    detail = redact(str(detail_raw), secrets, limit=300) if detail_raw else None
     if word in _DONE_WORDS:
         return DeliveryStatus("done", detail)
     if word in _FAILED_WORDS:
@@ -152,10 +157,15 @@ def settings_from_connection(conn: Connection, extra: Mapping[str, Any] | None =
     (default ``https``) and ``port``. The secret is read from the extra ``signing_secret`` or, for an
     ``http`` connection, from the password field.
     """
-    extra = dict(conn.extra_dejson if extra is None else extra)
+    extra = (conn.extra_dejson if extra is None else extra) or {}
     host = (conn.host or "").strip()
     if not host:
         raise GenesysConfigurationError(f"Connection {conn.conn_id!r} has no host (the CRM base URL)")
+    if "@" in urlsplit(host if "://" in host else f"//{host}").netloc:
+        raise GenesysConfigurationError(
+            f"Connection {conn.conn_id!r}: the host carries user info ('user:password@' before the host name); give "
+            "the CRM's base URL without it (deliveries are authenticated by their signature)."
+        )
     base_url = host if "://" in host else f"{conn.schema or 'https'}://{host}"
     if conn.port and urlsplit(base_url).port is None:
         base_url = f"{base_url.rstrip('/')}:{conn.port}"
@@ -198,7 +208,7 @@ def response_reason(response: requests.Response, secrets: tuple[str | None, ...]
     elif response.text:
         reason = response.text.strip()
     reason = reason or response.reason or ""
-    return redact(reason[:300], secrets)
+    return redact(reason, secrets, limit=300)
 
 
 def canonical_body(payload: Mapping[str, Any]) -> str:
@@ -256,7 +266,10 @@ class CrmWebhookHook(BaseHook):
     def settings(self) -> CrmSettings:
         """The connection's settings, read once."""
         conn = self.get_connection(self.crm_conn_id)
-        return settings_from_connection(conn)
+        settings = settings_from_connection(conn)
+        for secret in _secret_forms(settings.signing_secret):
+            register_secret(secret)
+        return settings
 
     async def aget_settings(self) -> CrmSettings:
         """Read the connection's settings from an event loop (triggers), without blocking it."""
@@ -276,7 +289,7 @@ class CrmWebhookHook(BaseHook):
         """Return the pooled session shared by every call of this hook (thread-safe to create)."""
         with self._session_lock:
             if self._session is None:
-                session = requests.Session()
+                session = NoRedirectSession()
                 adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(self.pool_maxsize, 1))
                 session.mount("https://", adapter)
                 session.mount("http://", adapter)
@@ -293,9 +306,7 @@ class CrmWebhookHook(BaseHook):
 
     @property
     def _secrets(self) -> tuple[str | None, ...]:
-        secret = self.settings.signing_secret
-        # Redact the secret with and without its prefix: the base64 part alone is just as sensitive.
-        return (secret, secret.removeprefix("whsec_"))
+        return _secret_forms(self.settings.signing_secret)
 
     def _timeouts(self) -> tuple[float, float]:
         timeout = self.settings.timeout
@@ -393,6 +404,16 @@ class CrmWebhookHook(BaseHook):
             raise
         latency_ms = int((time.monotonic() - started) * 1000)
         status = response.status_code
+        if is_redirect(response):
+            raise CrmDeliveryError(
+                f"CRM answered a redirect to {redirect_target(response, self._secrets)}; it is not followed (it "
+                "would send the signed delivery elsewhere, or count another page's answer as delivered). Point the "
+                "connection at the receiver's final URL.",
+                status=status,
+                webhook_id=webhook_id,
+                attempts=attempts,
+                retryable=False,
+            )
         if 200 <= status < 300:
             body_json = _json_or_none(response)
             duplicate = isinstance(body_json, Mapping) and str(body_json.get("status", "")).lower() in {
@@ -445,6 +466,13 @@ class CrmWebhookHook(BaseHook):
         )
         if response.status_code == 404:
             return DeliveryStatus("failed", "the CRM does not know this delivery (HTTP 404 on its status URL)")
+        if is_redirect(response):
+            raise CrmDeliveryError(
+                f"CRM status check answered a redirect to {redirect_target(response, self._secrets)} (not followed)",
+                status=response.status_code,
+                attempts=attempts,
+                retryable=False,
+            )
         if response.status_code >= 400:
             raise CrmDeliveryError(
                 f"CRM status check failed: {response_reason(response, self._secrets)}",
@@ -473,6 +501,11 @@ class CrmWebhookHook(BaseHook):
         if response.status_code >= 500:
             return False, f"CRM answered HTTP {response.status_code} on {settings.endpoint}"
         return True, f"CRM reachable (HTTP {response.status_code} on {settings.endpoint}); signing secret valid"
+
+
+def _secret_forms(secret: str) -> tuple[str, ...]:
+    """The signing secret with and without its ``whsec_`` prefix: the base64 part alone is just as sensitive."""
+    return (secret, secret.removeprefix("whsec_"))
 
 
 def _json_or_none(response: requests.Response) -> Any:

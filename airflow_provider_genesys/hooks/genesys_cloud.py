@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import math
 import os
 import threading
 import time
@@ -33,7 +35,13 @@ from airflow_provider_genesys.hooks.retry_policy import (
     RetryPolicy,
     parse_retry_after,
 )
-from airflow_provider_genesys.utils.redaction import redact
+from airflow_provider_genesys.utils.http_answers import (
+    NoRedirectSession,
+    is_redirect,
+    read_json_answer,
+    redirect_target,
+)
+from airflow_provider_genesys.utils.redaction import redact, register_secret
 
 CORRELATION_HEADER = "ININ-Correlation-Id"
 #: Refresh a cached token this long before it expires.
@@ -105,6 +113,8 @@ class _CallState:
 
     attempts: int = 0
     throttled: int = 0
+    #: an attempt left this process (an answer came, or the connection was open when it failed)
+    sent: bool = False
     #: an attempt may have reached Genesys without its answer arriving
     unknown: bool = False
     last_error: GenesysApiError | None = None
@@ -183,34 +193,48 @@ class GenesysCloudHook(BaseHook):
 
     @cached_property
     def settings(self) -> ConnectionSettings:
-        """Settings read once from the Airflow connection."""
-        conn = self.get_connection(self.genesys_conn_id)
+        """Settings read once from the Airflow connection, every extra checked against its allowed range.
+
+        The client secret is registered with Airflow's secrets masker here.
+
+        :raises GenesysConfigurationError: naming the connection, the extra and what it allows.
+        """
+        conn_id = self.genesys_conn_id
+        conn = self.get_connection(conn_id)
         extra: Mapping[str, Any] = conn.extra_dejson or {}
         if not conn.login or not conn.password:
             raise GenesysConfigurationError(
-                f"Connection {self.genesys_conn_id!r} needs the OAuth client id as login and the client secret "
-                "as password."
+                f"Connection {conn_id!r} needs the OAuth client id as login and the client secret as password."
             )
-        host = extra.get("host") or conn.host or None
+        register_secret(conn.password)
+        host = _host_of(conn_id, extra.get("host") or conn.host or None)
         if host and conn.port:
             host = _with_port(host, conn.port)
-        endpoints = resolve_endpoints(region=extra.get("region"), host=host)
+        region = extra.get("region")
+        if region is not None and not isinstance(region, str):
+            raise GenesysConfigurationError(f"Connection {conn_id!r}: extra 'region' must be a string.")
+        endpoints = resolve_endpoints(region=region, host=host)
+        number = _ExtraReader(conn_id, extra)
         rpm = self._requests_per_minute_override
         if rpm is None:
-            rpm = int(extra.get("requests_per_minute") or 300)
+            rpm = int(number("requests_per_minute", 300, 0, MAX_REQUESTS_PER_MINUTE, integer=True))
+        elif isinstance(rpm, bool) or not isinstance(rpm, int) or not 0 <= rpm <= MAX_REQUESTS_PER_MINUTE:
+            raise GenesysConfigurationError(
+                f"requests_per_minute must be an integer from 0 (no pacing) to {MAX_REQUESTS_PER_MINUTE}, not {rpm!r}."
+            )
         return ConnectionSettings(
-            conn_id=self.genesys_conn_id,
+            conn_id=conn_id,
             client_id=conn.login,
             client_secret=conn.password,
             endpoints=endpoints,
             requests_per_minute=rpm or None,
-            timeout=float(extra.get("timeout") or 30.0),
-            connect_timeout=float(extra.get("connect_timeout") or 10.0),
-            max_attempts=max(1, int(extra.get("max_attempts") or 5)),
-            max_throttle_attempts=max(1, int(extra.get("max_throttle_attempts") or 10)),
-            backoff_initial=float(extra.get("backoff_initial", 3.0)),
-            backoff_max=float(extra.get("backoff_max", 27.0)),
-            token_retry_seconds=float(extra.get("token_retry_seconds", 60.0)),
+            timeout=number("timeout", 30.0, 0.1, 3600.0),
+            connect_timeout=number("connect_timeout", 10.0, 0.1, 600.0),
+            max_attempts=int(number("max_attempts", 5, 1, 100, integer=True)),
+            max_throttle_attempts=int(number("max_throttle_attempts", 10, 1, 1000, integer=True)),
+            backoff_initial=number("backoff_initial", 3.0, 0.0, 3600.0),
+            backoff_max=number("backoff_max", 27.0, 0.0, 3600.0),
+            token_retry_seconds=number("token_retry_seconds", 60.0, 0.0, 3600.0),
         )
 
     @property
@@ -225,8 +249,8 @@ class GenesysCloudHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        """One pooled session per hook; urllib3 retries are off because tenacity decides what is retried."""
-        session = requests.Session()
+        """One pooled session per hook; it never follows redirects, and urllib3 retries are off (tenacity decides)."""
+        session = NoRedirectSession()
         # With trust_env on, requests re-reads proxy settings from the environment on every call (about a
         # quarter of the client's CPU per request); read them once here instead. NO_PROXY is honoured.
         session.trust_env = False
@@ -250,8 +274,13 @@ class GenesysCloudHook(BaseHook):
         return Pacer(self.settings.requests_per_minute)
 
     def _secrets(self) -> tuple[str | None, ...]:
-        settings = self.__dict__.get("settings")
-        return (settings.client_secret,) if settings else ()
+        """Every credential this hook holds: the client secret, its Basic form, the cached token."""
+        settings: ConnectionSettings | None = self.__dict__.get("settings")
+        if settings is None:
+            return ()
+        basic = base64.b64encode(f"{settings.client_id}:{settings.client_secret}".encode()).decode("ascii")
+        token = _TOKEN_CACHE.get(self._cache_key())
+        return (settings.client_secret, basic, token.value if token else None)
 
     def _count(self, *, sent: int = 0, throttled: int = 0, token_fetches: int = 0) -> None:
         with self._stats_lock:
@@ -293,6 +322,10 @@ class GenesysCloudHook(BaseHook):
                 _TOKEN_CACHE.pop(key, None)
 
     def _fetch_token(self) -> _Token:
+        """``POST /oauth/token`` (client credentials), retrying throttling and 5xx for ``token_retry_seconds``.
+
+        The token is registered with Airflow's secrets masker as soon as it arrives.
+        """
         s = self.settings
         url = f"{s.endpoints.login_base}/oauth/token"
         deadline = time.monotonic() + s.token_retry_seconds
@@ -312,7 +345,7 @@ class GenesysCloudHook(BaseHook):
                 error = GenesysAuthError(
                     status=None,
                     code=type(exc).__name__,
-                    message=redact(str(exc), self._secrets())[:300],
+                    message=redact(_short_network_reason(exc), self._secrets(), limit=300),
                     method="POST",
                     path="/oauth/token",
                     attempts=attempt,
@@ -322,24 +355,38 @@ class GenesysCloudHook(BaseHook):
                     delay = min(delay * 2, 10.0)
                     continue
                 raise error from None
-            body = _parse_body(response)
-            if response.status_code == 200 and isinstance(body, Mapping) and body.get("access_token"):
-                expires_in = float(body.get("expires_in") or 86399)
+            if is_redirect(response):
+                raise GenesysAuthError(
+                    status=response.status_code,
+                    code="redirect.refused",
+                    message=_redirect_message(response, self._secrets()),
+                    method="POST",
+                    path="/oauth/token",
+                    attempts=attempt,
+                )
+            body, problem = read_json_answer(response, self._secrets())
+            token_value = body.get("access_token") if isinstance(body, Mapping) else None
+            if response.status_code == 200 and isinstance(token_value, str) and token_value:
+                register_secret(token_value)
+                expires_in = _expires_in(body)
                 margin = min(TOKEN_REFRESH_MARGIN_SECONDS, expires_in / 2)
                 return _Token(
-                    value=str(body["access_token"]),
+                    value=token_value,
                     token_type=str(body.get("token_type") or "bearer"),
                     expires_at=time.monotonic() + expires_in - margin,
                 )
             error = GenesysAuthError.from_error_body(
                 status=response.status_code,
-                body=body,
+                body=body if problem is None else problem,
                 correlation_id=response.headers.get(CORRELATION_HEADER),
                 retry_after=_retry_after(response),
                 method="POST",
                 path="/oauth/token",
                 secrets=self._secrets(),
             )
+            if response.status_code == 200:
+                error.code = "answer.unreadable"
+                error.message = f"the token endpoint answered without an access token: {problem or 'no access_token'}"
             error.attempts = attempt
             throttled = response.status_code == 429 or (
                 response.status_code == 400 and "rate limit" in (error.message or "").lower()
@@ -369,8 +416,13 @@ class GenesysCloudHook(BaseHook):
         headers: Mapping[str, str] | None = None,
         accept_statuses: frozenset[int] = frozenset(),
         before_retry: Callable[[GenesysApiError], GenesysResponse | None] | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> GenesysResponse:
         """Send one API call with auth, pacing and the retry policy.
+
+        Redirects are never followed (a 3xx is an error naming its ``Location``), and a 2xx answer counts only
+        when it is JSON: a proxy's HTML page or an empty body is a failure naming what came back (status, content
+        type, first characters), retried like a lost answer.
 
         :param method: HTTP method.
         :param path: API path such as ``/api/v2/interactions`` (or an absolute URL on the same host).
@@ -379,9 +431,14 @@ class GenesysCloudHook(BaseHook):
         :param headers: extra headers (``Idempotency-Key``...).
         :param accept_statuses: non-2xx statuses returned as a response instead of raised (e.g. ``{409}``).
         :param before_retry: called before retrying after an attempt whose outcome is unknown (timeout, dropped
-            connection, 5xx); returning a response ends the call with it (used to find a record that the lost
-            attempt created, for endpoints without server-side idempotency).
-        :raises GenesysApiError: after the retry policy gives up, or at once for a non-retryable status.
+            connection, 5xx, an unreadable 2xx); returning a response ends the call with it (used to find a
+            record that the lost attempt created, for endpoints without server-side idempotency).
+        :param before_send: called right before each attempt goes on the wire — after the token, the settings and
+            the pacing slot were obtained (a send journal writes its "sending" line here, so a failure before
+            the request left leaves nothing behind).
+        :raises GenesysApiError: after the retry policy gives up, or at once for a non-retryable status. Its
+            ``request_sent`` says whether any attempt left this process, ``unknown_outcome`` whether one may have
+            reached Genesys without its answer arriving.
         """
         started = time.monotonic()
         state = _CallState()
@@ -401,6 +458,7 @@ class GenesysCloudHook(BaseHook):
                 headers=headers,
                 accept_statuses=accept_statuses,
                 state=state,
+                before_send=before_send,
             )
 
         retrying = self.retry_policy.retrying(
@@ -411,9 +469,10 @@ class GenesysCloudHook(BaseHook):
         except _AttemptFailed as failed:
             error = failed.error
             error.attempts = state.attempts
-            # whether any attempt may have reached Genesys: callers without server-side idempotency need it
-            error.unknown_outcome = state.unknown
-            raise error from None
+            raise _with_reach(error, state) from None
+        except GenesysApiError as error:
+            # raised at once: a non-retryable answer, a token failure, or what ``before_retry`` raised
+            raise _with_reach(error, state) from error.__cause__
         response.attempts = state.attempts
         response.throttled = state.throttled
         response.unknown_outcome_seen = state.unknown
@@ -448,6 +507,7 @@ class GenesysCloudHook(BaseHook):
         headers: Mapping[str, str] | None,
         accept_statuses: frozenset[int],
         state: _CallState,
+        before_send: Callable[[], None] | None = None,
     ) -> GenesysResponse:
         """One attempt (plus one token refresh on a 401): send, then classify the answer."""
         route = path if not path.startswith("http") else path.split("/", 3)[-1]
@@ -457,6 +517,8 @@ class GenesysCloudHook(BaseHook):
             # revoked during it, and its 401 would then spend the one refresh this call is allowed
             self.pacer.acquire()
             token = self.get_token()
+            if before_send is not None:
+                before_send()
             response, latency_ms = self._send(method, path, route, token, json, params, headers, state)
             if response.status_code == 401 and not refreshed:
                 # the token expired or was revoked: refresh once, retry once
@@ -494,18 +556,21 @@ class GenesysCloudHook(BaseHook):
                 timeout=(s.connect_timeout, s.timeout),
             )
         except requests.RequestException as exc:
-            # a POST that timed out or lost its connection may have been committed: the outcome is unknown
-            never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
+            # a request that timed out or lost its connection may have been committed: the outcome is unknown;
+            # one whose connection never opened (refused, connect timeout, a malformed URL) never left
+            never_sent = isinstance(exc, _NEVER_SENT_ERRORS) or (
                 isinstance(exc, requests.exceptions.ConnectionError) and "NewConnectionError" in repr(exc)
             )
+            state.sent = state.sent or not never_sent
             error = GenesysApiError(
                 status=None,
                 code=type(exc).__name__,
-                message=redact(_short_network_reason(exc), self._secrets()),
+                message=redact(_short_network_reason(exc), self._secrets(), limit=200),
                 method=method,
                 path=route,
             )
             raise state.failed(error, unknown_outcome=not never_sent) from None
+        state.sent = True
         return response, (time.monotonic() - sent_at) * 1000.0
 
     def _classify(
@@ -518,9 +583,32 @@ class GenesysCloudHook(BaseHook):
         state: _CallState,
     ) -> GenesysResponse:
         """Turn one answer into a response, a retryable failure, or an error raised at once."""
+        secrets = self._secrets()
         correlation_id = response.headers.get(CORRELATION_HEADER)
-        body = _parse_body(response)
         status = response.status_code
+        if is_redirect(response):
+            # not followed: the request reached something that is not the API (a proxy, a wrong host)
+            raise GenesysApiError(
+                status=status,
+                code="redirect.refused",
+                message=_redirect_message(response, secrets),
+                correlation_id=redact(correlation_id, secrets, limit=200) if correlation_id else None,
+                method=method,
+                path=route,
+                attempts=state.attempts,
+            )
+        body, problem = read_json_answer(response, secrets)
+        if 200 <= status < 300 and problem is not None:
+            # a 2xx that is not the API's answer: whatever it means, this request's outcome is unknown
+            unreadable = GenesysApiError(
+                status=status,
+                code="answer.unreadable",
+                message=f"Genesys' answer cannot be read: {problem}",
+                correlation_id=redact(correlation_id, secrets, limit=200) if correlation_id else None,
+                method=method,
+                path=route,
+            )
+            raise state.failed(unreadable, unknown_outcome=True)
         if 200 <= status < 300 or status in accept_statuses:
             return GenesysResponse(
                 status=status,
@@ -538,12 +626,12 @@ class GenesysCloudHook(BaseHook):
             error_cls = GenesysQuotaExhaustedError
         error = error_cls.from_error_body(
             status=status,
-            body=body,
+            body=body if problem is None else problem,
             correlation_id=correlation_id,
             retry_after=retry_after,
             method=method,
             path=route,
-            secrets=self._secrets(),
+            secrets=secrets,
         )
         error.attempts = state.attempts
         if error_cls is GenesysQuotaExhaustedError:
@@ -559,6 +647,9 @@ class GenesysCloudHook(BaseHook):
             raise state.failed(error, unknown_outcome=False)
         if status in RETRYABLE_STATUSES:
             raise state.failed(error, unknown_outcome=True)
+        if status >= 500:
+            # not retried (as in Genesys' own SDKs), but the server may have committed before failing
+            state.unknown = True
         raise error
 
     # -- conveniences -----------------------------------------------------------------------------------
@@ -596,20 +687,12 @@ def _with_port(host: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
 
-def _parse_body(response: requests.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:500]
-
-
 def _retry_after(response: requests.Response) -> float | None:
     return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def _short_network_reason(exc: requests.RequestException) -> str:
+    """A short reason for a transport failure (the caller redacts it before cutting it)."""
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out waiting for Genesys"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
@@ -619,4 +702,90 @@ def _short_network_reason(exc: requests.RequestException) -> str:
         return "connection closed by the server before a response"
     if "Connection refused" in text:
         return "connection refused"
-    return text[:200]
+    return text
+
+
+#: Transport failures raised before a byte of the request left this process.
+_NEVER_SENT_ERRORS = (
+    requests.exceptions.ConnectTimeout,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+)
+#: Bounds of ``requests_per_minute`` (0 turns pacing off).
+MAX_REQUESTS_PER_MINUTE = 10_000_000
+
+
+def _with_reach(error: GenesysApiError, state: _CallState) -> GenesysApiError:
+    """``error`` with what the call's attempts tell about the request: did it leave, may it have been processed."""
+    error.unknown_outcome = error.unknown_outcome or state.unknown
+    error.request_sent = state.sent
+    return error
+
+
+def _redirect_message(response: requests.Response, secrets: tuple[str | None, ...]) -> str:
+    return (
+        f"answered a redirect (HTTP {response.status_code}) to {redirect_target(response, secrets)}; redirects are "
+        "never followed (they would send the request and its credentials to another host). Check the connection's "
+        "host/region, or the proxy between Airflow and Genesys."
+    )
+
+
+def _expires_in(body: Mapping[str, Any]) -> float:
+    """The token's lifetime in seconds (a day when the answer gives none, or nothing usable)."""
+    raw = body.get("expires_in")
+    try:
+        value = float(raw) if raw is not None and not isinstance(raw, bool) else 86399.0
+    except (TypeError, ValueError):
+        return 86399.0
+    return value if math.isfinite(value) and value > 0 else 86399.0
+
+
+def _host_of(conn_id: str, host: Any) -> str | None:
+    """The connection's host, refused when it carries user info (requests would turn it into Basic auth)."""
+    if host is None:
+        return None
+    if not isinstance(host, str):
+        raise GenesysConfigurationError(f"Connection {conn_id!r}: the host must be a string (a URL or a host name).")
+    text = host.strip()
+    netloc = urlsplit(text if "://" in text else f"//{text}").netloc
+    if "@" in netloc:
+        raise GenesysConfigurationError(
+            f"Connection {conn_id!r}: the host carries user info ('user:password@' before the host name). Give the "
+            "host without it: the OAuth client id goes in Login and the client secret in Password."
+        )
+    return text or None
+
+
+def _shown(number: float) -> str:
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
+
+
+class _ExtraReader:
+    """Reads numeric connection extras, each checked against its allowed range."""
+
+    def __init__(self, conn_id: str, extra: Mapping[str, Any]) -> None:
+        self.conn_id = conn_id
+        self.extra = extra
+
+    def __call__(self, name: str, default: float, minimum: float, maximum: float, *, integer: bool = False) -> float:
+        raw = self.extra.get(name)
+        if raw is None or raw == "":
+            return default
+        value: float | None = None
+        if not isinstance(raw, bool):
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                value = None
+        if value is None or not math.isfinite(value) or (integer and not value.is_integer()):
+            value = None
+        if value is None or not minimum <= value <= maximum:
+            what = "an integer" if integer else "a number"
+            shown = repr(raw)[:40]
+            raise GenesysConfigurationError(
+                f"Connection {self.conn_id!r}: extra {name!r} must be {what} from {_shown(minimum)} to "
+                f"{_shown(maximum)} (default {_shown(default)}), not {shown}."
+            )
+        return int(value) if integer else value

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError, model_validator
@@ -14,6 +17,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: A cross-field problem: the location (wire names, as pydantic reports them) and what is wrong there.
 CrossFieldProblem = tuple[tuple[str | int, ...], str]
+
+#: How deep a payload may nest (objects and lists counted alike); Genesys bodies need fewer than 6 levels.
+MAX_PAYLOAD_DEPTH = 32
+#: How many structural problems of one payload are listed (the rest are summed up in one line).
+MAX_STRUCTURE_PROBLEMS = 20
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # pydantic's own wording is precise but technical; these read better in an Airflow task log.
 _FRIENDLY_MESSAGES = {
@@ -130,6 +139,52 @@ class CrossFieldValidatedModel(BaseModel):
         return model
 
 
+def structure_problems(payload: Any, *, max_depth: int = MAX_PAYLOAD_DEPTH) -> list[FieldError]:
+    """What makes ``payload`` unfit for JSON, found without recursion: nesting beyond ``max_depth``, NaN or
+    Infinity (JSON has neither; pydantic would send them as ``null``), object keys that are not strings, and text
+    that is not valid Unicode (bytes that were not UTF-8).
+
+    :param payload: the raw payload (plain Python values, as parsed or as given).
+    :param max_depth: the deepest nesting allowed (the payload itself is level 1).
+    """
+    problems: list[FieldError] = []
+    more = 0
+
+    def report(location: tuple[int | str, ...], message: str) -> None:
+        nonlocal more
+        if len(problems) < MAX_STRUCTURE_PROBLEMS:
+            problems.append(FieldError(path=format_location(location) or "(the payload)", message=message))
+        else:
+            more += 1
+
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(payload, ())]
+    while stack:
+        value, location = stack.pop()
+        if isinstance(value, (Mapping, list, tuple)):
+            if len(location) >= max_depth:
+                report(location, f"nested deeper than {max_depth} levels")
+                continue
+            children: list[tuple[Any, tuple[int | str, ...]]] = []
+            if isinstance(value, Mapping):
+                for key, child in value.items():
+                    if not isinstance(key, str):
+                        report(location, f"object keys must be strings, not {type(key).__name__}")
+                    elif _LONE_SURROGATE.search(key):
+                        report(location, "a field name is not valid Unicode text (bytes that are not UTF-8)")
+                    else:
+                        children.append((child, (*location, key)))
+            else:
+                children = [(child, (*location, index)) for index, child in enumerate(value)]
+            stack.extend(reversed(children))
+        elif isinstance(value, (float, Decimal)) and not math.isfinite(value):
+            report(location, "NaN and Infinity are not valid JSON numbers")
+        elif isinstance(value, str) and _LONE_SURROGATE.search(value):
+            report(location, "not valid Unicode text (bytes that are not UTF-8)")
+    if more:
+        problems.append(FieldError(path="(the payload)", message=f"... and {more} more such problem(s)"))
+    return problems
+
+
 def validate_model(
     model: type[ModelT],
     payload: Any,
@@ -148,6 +203,10 @@ def validate_model(
     :raises InteractionValidationError: listing every problem with its field path.
     """
     if isinstance(payload, BaseModel):
+        # the Python form first: the JSON form would already have turned NaN into null
+        problems = structure_problems(payload.model_dump(mode="python", by_alias=True, exclude_none=True))
+        if problems:
+            raise InteractionValidationError(errors=problems, item=item, kind=kind)
         payload = payload.model_dump(mode="json", by_alias=True, exclude_none=True)
     if not isinstance(payload, Mapping):
         raise InteractionValidationError(
@@ -155,6 +214,10 @@ def validate_model(
             item=item,
             kind=kind,
         )
+    problems = structure_problems(payload)
+    if problems:
+        # checked before pydantic sees it: a deep payload would exhaust the recursion limit there
+        raise InteractionValidationError(errors=problems, item=item, kind=kind)
     try:
         return model.model_validate(dict(payload), context=dict(context) if context is not None else None)
     except ValidationError as exc:

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from airflow_provider_genesys.creation.bulk_run import BulkOptions, BulkResult, BulkRun
 from airflow_provider_genesys.creation.engine import CreationEngine, invalid_audit, prepare_item
-from airflow_provider_genesys.creation.inputs import BulkInput, as_payload
+from airflow_provider_genesys.creation.inputs import BulkInput, as_payload, checked_external_id
 from airflow_provider_genesys.creation.items import KindSpec, PreparedItem
 from airflow_provider_genesys.creation.journal import SendJournal
 from airflow_provider_genesys.creation.kinds import get_kind
@@ -37,7 +37,7 @@ from airflow_provider_genesys.lineage import (
 )
 from airflow_provider_genesys.links import GenesysInteractionLink, record_url
 from airflow_provider_genesys.models.audit import AUDIT_SUMMARY_XCOM_KEY, AUDIT_XCOM_KEY, AuditRecord
-from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, resolve_audit_file
+from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, probe_location, resolve_audit_file
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -94,6 +94,12 @@ class _GenesysCreateBase(BaseOperator):
     def _open_journal(spec: KindSpec, task: TaskIdentity) -> SendJournal | None:
         """The send journal of this task instance, for kinds that keep one (opened before anything is sent)."""
         return SendJournal.open(task, spec.name) if spec.journaled else None
+
+    def _probe_audit_path(self, task: TaskIdentity) -> None:
+        """Check, before anything is sent, that this try's audit file can be written."""
+        if self.audit_path:
+            target = resolve_audit_file(str(self.audit_path), task.scope, task.try_number)
+            probe_location(target, what="audit_path")
 
     def _client_id(self) -> str | None:
         try:
@@ -180,18 +186,21 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
             # a Jinja-rendered JSON string (e.g. "{{ params.interaction | tojson }}")
             try:
                 payload = json.loads(payload)
-            except json.JSONDecodeError as exc:
+            except (ValueError, RecursionError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
                 raise InteractionValidationError(
-                    errors=[FieldError(path="", message=f"not a JSON object ({exc.msg})")], kind=str(self.kind)
+                    errors=[FieldError(path="", message=f"not a JSON object ({reason})")], kind=str(self.kind)
                 ) from None
         return payload
 
     def execute(self, context: Context) -> dict[str, Any]:
         task = TaskIdentity.from_context(context)
         spec = self.spec
-        external_id = None if self.external_id in (None, "") else str(self.external_id)
+        self._probe_audit_path(task)
         journal = self._open_journal(spec, task)
+        external_id = None
         try:
+            external_id = checked_external_id(self.external_id)
             item = prepare_item(spec, self._payload(), task, external_id=external_id)
             self._check_routing(spec, item, None)
         except InteractionValidationError as error:

@@ -1,5 +1,10 @@
 """Hypothesis strategies for scenario 7: valid payloads of every kind, and one strategy per documented rule that
-breaks exactly that rule (plus malformed JSON-lines and CSV files).
+breaks exactly that rule (plus malformed JSON-lines and CSV files, bad external ids and malformed
+``interactions=`` values).
+
+Besides each kind's own rules, every kind gets the structural ones: NaN or Infinity anywhere (not JSON), nesting
+deeper than the provider's limit. Files also carry bytes that are not UTF-8, NaN, nesting that exhausts a JSON
+parser, broken CSV quoting, CSV list indexes far out of bounds, and a byte-order mark (which is valid).
 
 Each rule strategy draws a valid payload and breaks it in one place, so a payload that validation accepts points
 at either a wrong rule here or a gap in the models; both are reported by the scenario.
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -97,6 +103,31 @@ def _not_object(base: st.SearchStrategy[Payload]) -> st.SearchStrategy[Any]:
     return NOT_OBJECT
 
 
+#: NaN and the infinities: Python floats that JSON cannot carry.
+NON_FINITE = st.sampled_from([math.nan, math.inf, -math.inf])
+
+
+def _deep(levels: int) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    node = root
+    for _ in range(levels):
+        node["n"] = {}
+        node = node["n"]
+    return root
+
+
+#: Nesting beyond the provider's limit (32 levels), up to far beyond what pydantic's recursion would survive.
+TOO_DEEP = st.sampled_from([40, 300, 600]).map(_deep)
+
+
+def _structure_rules(container: list[Any]) -> dict[str, Rule]:
+    """NaN/Infinity and too deep a nesting inside ``container`` (a free-form object of the kind, or a new field)."""
+    return {
+        "NaN or Infinity anywhere (not JSON)": lambda b: _with(b, container, NON_FINITE.map(lambda v: {"x": v})),
+        "nested deeper than 32 levels": lambda b: _with(b, container, TOO_DEEP),
+    }
+
+
 # -- interactions ----------------------------------------------------------------------------------------------
 
 _SKILL = st.fixed_dictionaries({"id": UUIDS, "level": st.integers(0, 5) | st.floats(0, 5, allow_nan=False)})
@@ -180,6 +211,10 @@ def _interaction_rules() -> dict[str, Rule]:
         ),
         "unknown field (any level)": unknown_field,
         "not a JSON object": _not_object,
+        "routing.skills[].level: NaN or Infinity": lambda b: _with(
+            base_with_skill, ["routing", "skills", 0, "level"], NON_FINITE
+        ),
+        **_structure_rules(["routing", "queue"]),
     }
 
 
@@ -261,6 +296,7 @@ def _workitem_rules() -> dict[str, Rule]:
             lambda t: {**t[0], t[1]: t[2]}
         ),
         "not a JSON object": _not_object,
+        **_structure_rules(["customFields"]),
     }
 
 
@@ -360,6 +396,7 @@ def _callback_rules() -> dict[str, Rule]:
             lambda t: {**t[0], t[1]: t[2]}
         ),
         "not a JSON object": _not_object,
+        **_structure_rules(["data"]),
     }
 
 
@@ -430,6 +467,7 @@ def _email_rules() -> dict[str, Rule]:
             lambda t: {**t[0], t[1]: t[2]}
         ),
         "not a JSON object": _not_object,
+        **_structure_rules(["attributes"]),
     }
 
 
@@ -495,30 +533,45 @@ def _not_json(text: str) -> bool:
     return False
 
 
-@st.composite
-def malformed_jsonl(draw: st.DrawFn, valid_line: str) -> tuple[str, set[int]]:
-    """A JSON-lines file mixing valid rows, blank lines, broken JSON and JSON that is not an object.
+#: JSON lines that must each be reported, as bytes: not UTF-8, NaN/Infinity, nesting that exhausts the parser.
+_HOSTILE_JSON_LINES = st.one_of(
+    st.sampled_from([b'{"type": "caf\xe9"}', b'{"type": "\xff\xfe voice"}', b"\x80\x81\x82"]),
+    st.sampled_from([b'{"routing": {"priority": NaN}}', b'{"x": Infinity}', b'{"x": [-Infinity]}']),
+    st.integers(2_000, 50_000).map(lambda depth: b"[" * depth + b"]" * depth),
+)
+#: The UTF-8 byte-order mark some editors put at the start of a file (accepted and dropped).
+BOM = b"\xef\xbb\xbf"
 
-    Returns the text and the (1-based) numbers of the lines that must be reported.
+
+@st.composite
+def malformed_jsonl(draw: st.DrawFn, valid_line: str) -> tuple[bytes, set[int]]:
+    """A JSON-lines file mixing valid rows, blank lines, broken JSON, JSON that is not an object, bytes that are not
+    UTF-8, NaN/Infinity and nesting that exhausts a parser; sometimes with a byte-order mark.
+
+    Returns the bytes and the (1-based) numbers of the lines that must be reported.
     """
-    lines: list[str] = []
+    lines: list[bytes] = []
     bad: set[int] = set()
     for number in range(1, draw(st.integers(3, 12)) + 1):
-        what = draw(st.sampled_from(["valid", "blank", "broken", "not_object"]))
+        what = draw(st.sampled_from(["valid", "blank", "broken", "not_object", "hostile"]))
         if what == "valid":
-            lines.append(valid_line)
+            lines.append(valid_line.encode())
         elif what == "blank":
-            lines.append("")
+            lines.append(b"")
         elif what == "broken":
-            lines.append(draw(_NOT_JSON))
+            lines.append(draw(_NOT_JSON).encode())
+            bad.add(number)
+        elif what == "not_object":
+            lines.append(draw(_NON_OBJECT_JSON).encode())
             bad.add(number)
         else:
-            lines.append(draw(_NON_OBJECT_JSON))
+            lines.append(draw(_HOSTILE_JSON_LINES))
             bad.add(number)
     if not bad:
-        lines.append(draw(_NOT_JSON))
+        lines.append(draw(_NOT_JSON).encode())
         bad.add(len(lines))
-    return "\n".join(lines) + "\n", bad
+    text = b"\n".join(lines) + b"\n"
+    return (BOM + text if draw(st.booleans()) else text), bad
 
 
 CSV_HEADER = [
@@ -527,30 +580,54 @@ CSV_HEADER = [
 
 
 @st.composite
-def malformed_csv(draw: st.DrawFn) -> tuple[str, set[int]]:
-    """A CSV file whose rows have too few or too many cells, or break the nesting of the header (``a`` vs ``a.b``).
+def malformed_csv(draw: st.DrawFn) -> tuple[bytes, set[int]]:
+    """A CSV file whose rows have too few or too many cells, break the nesting of the header (``a`` vs ``a.b``),
+    hold bytes that are not UTF-8 or broken quoting; or whose header names a list index far out of bounds; sometimes
+    with a byte-order mark.
 
-    Returns the text and the line numbers that must be reported (the header is line 1).
+    Returns the bytes and the line numbers that must be reported (the header is line 1).
     """
     header = list(CSV_HEADER)
-    clash = draw(st.booleans())
-    if clash:
+    header_problem = draw(st.sampled_from(["none", "clash", "huge_index"]))
+    if header_problem == "clash":
         header.append("routing.priority.value")  # clashes with routing.priority in every row that fills both
-    lines = [",".join(header)]
+    elif header_problem == "huge_index":
+        header.append(f"participants.{draw(st.integers(1_000, 20_000_000))}.id")  # would allocate that many slots
+    lines = [",".join(header).encode()]
     bad: set[int] = set()
     for number in range(2, draw(st.integers(3, 10)) + 2):
         cells = [f"CSV-{number}", "voice", "5", str(uuid.uuid4()), str(uuid.uuid4()), "initiator;customer"]
-        if clash:
+        if header_problem != "none":
             cells.append("7")
-        what = draw(st.sampled_from(["valid", "short", "long"]))
+        what = draw(st.sampled_from(["valid", "short", "long", "not_utf8", "bad_quote"]))
         if what == "short":
             cells = cells[: draw(st.integers(1, len(cells) - 1))]
         elif what == "long":
             cells = cells + ["extra"] * draw(st.integers(1, 3))
-        if what != "valid" or clash:
+        encoded = [cell.encode() for cell in cells]
+        if what == "not_utf8":
+            encoded[1] = b"voic\xe9"
+        elif what == "bad_quote":
+            encoded[1] = b'"voice"x'
+        if what != "valid" or header_problem != "none":
             bad.add(number)
-        lines.append(",".join(cells))
+        lines.append(b",".join(encoded))
     if not bad:
-        lines.append("CSV-short,voice")
+        lines.append(b"CSV-short,voice")
         bad.add(len(lines))
-    return "\n".join(lines) + "\n", bad
+    text = b"\n".join(lines) + b"\n"
+    return (BOM + text if draw(st.booleans()) else text), bad
+
+
+#: External ids that make an item invalid (blank, or neither a string nor an integer), and what the error says.
+BAD_EXTERNAL_IDS: list[Any] = ["  ", "\t", {"case": 1}, [1], True, 2.5]
+#: ``interactions=`` values that must refuse the run before anything is sent.
+MALFORMED_INTERACTIONS: list[Any] = [
+    "[{",
+    "{{ ti.xcom_pull(task_ids='extract') }}",
+    "[{'type': 'voice'}]",
+    '[{"routing": {"priority": NaN}}]',
+    "[" * 50_000,
+    "42",
+    17,
+]

@@ -492,6 +492,7 @@ def _item_of(audit: Mapping[str, Any]) -> dict[str, Any]:
         "outcome": audit.get("outcome"),
         "external_id": audit.get("external_id"),
         "key": audit.get("idempotency_key"),
+        "interaction_id": audit.get("interaction_id"),
         "http_status": audit.get("http_status"),
         "error": error,
         "error_code": "outcome.unknown" if error.startswith("Outcome unknown") else None,
@@ -629,3 +630,42 @@ def account(result: ScenarioResult, box: Any, kind: str, items: list[dict[str, A
 def audits_of(run: Any) -> list[dict[str, Any]]:
     audits = run.xcom.get("genesys_audit")
     return [audit for audit in audits if isinstance(audit, dict)] if isinstance(audits, list) else []
+
+
+#: The create route of every kind, as the sandbox's request log names it.
+CREATE_ROUTES = {
+    "interaction": INTERACTIONS,
+    "workitem": "POST /api/v2/taskmanagement/workitems",
+    "callback": "POST /api/v2/conversations/callbacks",
+    "email": "POST /api/v2/conversations/emails",
+}
+#: The create path of every kind (a fault's ``route_prefix``).
+CREATE_PATHS = {kind: route.split(" ", 1)[1] for kind, route in CREATE_ROUTES.items()}
+
+
+def settle(
+    result: ScenarioResult, box: Box, kind: str, items: list[dict[str, Any]], run_id: str, final: BulkRun
+) -> tuple[int, int]:
+    """(duplicates, lost) of one run's items: records beyond one per key; keys without a record that the final
+    run's per-item report does not name as failed (an item reported failed is not lost: the report says so)."""
+    creates = box.creates_by_key(kind)
+    keys = expected_keys(kind, items, run_id)
+    reported = {
+        item.get("key")
+        for item in (final.summary or {}).get("items") or []
+        if item.get("outcome") == "failed" and item.get("key")
+    }
+    duplicates = sum(max(0, creates.get(key, 0) - 1) for key in set(keys))
+    lost = sum(1 for key in set(keys) if creates.get(key, 0) == 0 and key not in reported)
+    result.duplicates += duplicates
+    result.lost += lost
+    return duplicates, lost
+
+
+def items_without_id(run: BulkRun) -> list[dict[str, Any]]:
+    """Items a run reported created or replayed without a record id (there must be none)."""
+    return [
+        item
+        for item in (run.summary or {}).get("items") or []
+        if item.get("outcome") in ("created", "replayed") and not item.get("interaction_id")
+    ]

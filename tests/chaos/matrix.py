@@ -33,6 +33,10 @@ from tests.chaos.scenarios import (
     s08_secret_hygiene,
     s09_webhook_attacks,
     s10_sandbox_robustness,
+    s11_hostile_answers,
+    s12_failures_before_sending,
+    s13_source_changed,
+    s14_hostile_paths,
 )
 
 
@@ -90,5 +94,9 @@ SCENARIOS: list[tuple[int, str, Callable[[Matrix, Evidence, ScenarioResult], Non
     (7, "bad input: generated invalid payloads, malformed files", s07_bad_input.bad_input),
     (9, "webhooks: tampered, wrong secret, stale, replayed", s09_webhook_attacks.webhook_attacks),
     (10, "sandbox robustness: malformed, oversized, no auth", s10_sandbox_robustness.sandbox_robustness),
+    (11, "hostile answers: HTML 200, empty 2xx, no id, redirects, echoed secrets", s11_hostile_answers.hostile_answers),
+    (12, "failures before sending: token endpoint down, refused", s12_failures_before_sending.failures_before_sending),
+    (13, "the source changes between the two passes", s13_source_changed.source_changed),
+    (14, "hostile paths: ids of '..', unusable output locations", s14_hostile_paths.hostile_paths),
     (8, "secret hygiene: canary secret, tokens, CRM secret", s08_secret_hygiene.secret_hygiene),
 ]

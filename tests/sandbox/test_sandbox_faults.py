@@ -103,3 +103,63 @@ def test_initial_faults_from_config(make_sandbox: Callable[..., SandboxClient]) 
     client.admin("POST", "/reset")
     client.fetch_token()
     assert client.get("/api/v2/tokens/me").status_code == 504
+
+
+# -- hostile answers (what a proxy or a broken gateway sends instead of the API's answer) --------------------
+
+
+def test_hostile_answers_in_place_of_the_request(sandbox: SandboxClient) -> None:
+    sandbox.fetch_token()
+    sandbox.admin(
+        "PUT",
+        "/faults",
+        json={
+            "hostile_answer": "html_200",
+            "hostile_next": 1,
+            "route_prefix": "/api/v2/interactions",
+        },
+    )
+    page = sandbox.create(interaction_body(), "k-html")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert f"Bearer {sandbox.token}" in page.text and sandbox.server.config.client_secret in page.text
+    assert sandbox.admin("GET", "/ledger")["records"] == []  # never forwarded
+
+    sandbox.admin("PUT", "/faults", json={"hostile_answer": "empty_201", "hostile_next": 1})
+    empty = sandbox.create(interaction_body(), "k-empty")
+    assert (empty.status_code, empty.content) == (201, b"")
+
+    sandbox.admin("PUT", "/faults", json={"hostile_answer": "json_without_id", "hostile_next": 1})
+    assert "id" not in sandbox.create(interaction_body(), "k-json").json()
+
+    sandbox.admin(
+        "PUT", "/faults", json={"hostile_answer": "redirect_307", "hostile_next": 1, "redirect_location": "http://x/y"}
+    )
+    moved = sandbox.create(interaction_body(), "k-moved", allow_redirects=False)
+    assert moved.status_code == 307 and moved.headers["Location"].startswith("http://x/y?access_token=")
+    assert sandbox.create(interaction_body(), "k-after").status_code == 201  # hostile_next is spent
+
+
+def test_a_hostile_answer_after_the_record_was_stored(sandbox: SandboxClient) -> None:
+    sandbox.fetch_token()
+    sandbox.admin(
+        "PUT", "/faults", json={"hostile_answer": "empty_201", "hostile_next": 1, "hostile_after_commit": True}
+    )
+    body = interaction_body()
+    assert sandbox.create(body, "k-stored").content == b""
+    assert len(sandbox.admin("GET", "/ledger")["records"]) == 1
+    assert sandbox.create(body, "k-stored").status_code == 409  # the record is there
+
+
+def test_an_echoing_error_answer_puts_the_credentials_in_every_field(sandbox: SandboxClient) -> None:
+    sandbox.fetch_token()
+    sandbox.admin("PUT", "/faults", json={"hostile_answer": "echo_secrets", "hostile_rate": 1.0})
+    secret = sandbox.server.config.client_secret
+
+    body = sandbox.get("/api/v2/routing/queues").json()
+
+    assert secret in body["code"] and secret == body["error"] and body["contextId"] == sandbox.token
+    assert body["details"][0]["errorCode"] == secret and sandbox.token in body["details"][0]["fieldName"]
+    # the secret straddles the 300th and the 500th character (where a client that cuts before redacting leaks)
+    assert body["message"].index(secret) < 300 < body["message"].index(secret) + len(secret)
+    second = body["message"].index(secret, 300)
+    assert second < 500 < second + len(secret)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import requests
 
@@ -53,3 +58,34 @@ def test_server_restart_is_clean() -> None:
         assert requests.get(f"{first_url}/_sandbox/health", timeout=5).status_code == 200
     with server:
         assert requests.get(f"{server.base_url}/_sandbox/health", timeout=5).status_code == 200
+
+
+def test_a_public_address_warns_and_prints_no_secret(tmp_path: Path) -> None:
+    secret = "sandbox-canary-secret-9f2c71"
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "genesys_sandbox", "--host", "0.0.0.0", "--port", "0", "--client-secret", secret,
+         "--ready-file", str(ready)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (ready.exists() and ready.read_text().strip()) and process.poll() is None:
+            assert time.monotonic() < deadline, "the sandbox did not start"
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+
+    assert "WARNING" in stderr and "beyond loopback" in stderr and "unauthenticated admin routes" in stderr
+    assert "Genesys Cloud sandbox listening" in stdout
+    assert secret not in stdout and secret not in stderr
+
+
+def test_on_loopback_the_banner_shows_the_secret_and_says_admin_routes_are_unauthenticated() -> None:
+    config = config_from_args(build_parser().parse_args(["--client-secret", "loopback-secret-1"]))
+    assert "loopback-secret-1" in banner("http://127.0.0.1:1", config)
+    assert "loopback-secret-1" not in banner("http://0.0.0.0:1", config, show_secret=False)
+    assert "Admin (no authentication)" in banner("http://127.0.0.1:1", config)

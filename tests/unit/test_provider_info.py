@@ -3,9 +3,7 @@ the ``[genesys]`` section is declared and read; ``deferrable`` follows ``[operat
 
 from __future__ import annotations
 
-import ast
 import importlib
-import inspect
 import json
 import os
 import subprocess
@@ -42,30 +40,53 @@ def _form(hook: type[Any]) -> dict[str, Any]:
     return dict(entry)
 
 
+class _RecordingExtra(dict):  # type: ignore[type-arg]
+    """Connection extras that remember every key the hook asks for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: set[str] = set()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.asked.add(str(key))
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self.asked.add(str(key))
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return super().__contains__(key)
+
+
+class _RecordingConnection:
+    """A connection that remembers which standard fields the hook reads."""
+
+    def __init__(self, conn_type: str, **fields: Any) -> None:
+        self._fields = {"conn_id": "form_probe", "conn_type": conn_type, **fields}
+        self.read: set[str] = set()
+        self.extra_dejson = _RecordingExtra(fields.pop("extra", {"unrelated": "so the extras are not empty"}))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in STANDARD_FIELDS:
+            self.read.add(name)
+        return self._fields.get(name)
+
+
 def _what_the_module_reads(hook: type[Any]) -> tuple[set[str], set[str]]:
-    """(extra keys read with ``extra.get("...")``, standard fields read as ``conn.<field>``) in the hook's module."""
-    tree = ast.parse(inspect.getsource(importlib.import_module(hook.__module__)))
-    extras: set[str] = set()
-    fields: set[str] = set()
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "get"
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "extra"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-        ):
-            extras.add(str(node.args[0].value))
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "conn"
-            and node.attr in STANDARD_FIELDS
-        ):
-            fields.add(node.attr)
-    return extras, fields
+    """(extra keys, standard fields) the hook reads when it turns a connection into its settings."""
+    if hook is GenesysCloudHook:
+        conn = _RecordingConnection(
+            "genesys_cloud", login=CANARY_CLIENT_ID, password=CANARY_CLIENT_SECRET, host="http://127.0.0.1", port=1
+        )
+        instance = GenesysCloudHook(genesys_conn_id="form_probe")
+        instance.get_connection = lambda conn_id: conn  # type: ignore[method-assign]
+        instance.settings  # noqa: B018
+    else:
+        conn = _RecordingConnection("crm_webhook", host="crm.example.com", password=CANARY_CRM_SECRET)
+        settings_from_connection(conn)  # type: ignore[arg-type]
+    return set(conn.extra_dejson.asked), conn.read
 
 
 @pytest.mark.parametrize("hook", [GenesysCloudHook, CrmWebhookHook], ids=lambda hook: hook.conn_type)

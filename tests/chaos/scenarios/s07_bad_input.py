@@ -26,10 +26,13 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
     """Hypothesis-generated invalid payloads over every rule of every kind, and malformed JSON-lines/CSV files.
 
     Each payload breaks one rule of its kind (the kinds table is read at run time, so a new kind is covered by
-    generic rules until it gets its own). Every payload must be rejected by validation with an
-    :class:`InteractionValidationError` naming the item (position and external id) and listing field-level
-    problems; nothing may crash and no request may reach the sandbox: each payload also goes through the single
-    operator, and all of them through the bulk operator. Malformed file rows are reported with their line number.
+    generic rules until it gets its own), NaN/Infinity and too deep a nesting included. Every payload must be
+    rejected by validation with an :class:`InteractionValidationError` naming the item (position and external
+    id) and listing field-level problems; nothing may crash and no request may reach the sandbox: each payload
+    also goes through the single operator, and all of them through the bulk operator, with valid payloads under
+    bad external ids besides. Malformed file rows (bytes that are not UTF-8, NaN, parser-exhausting nesting,
+    broken quoting, out-of-bounds list indexes in the header, a byte-order mark) are reported with their line
+    number, and every malformed ``interactions=`` value refuses the run with one message naming it.
     """
     from hypothesis import HealthCheck, Phase, given, settings
 
@@ -39,7 +42,10 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
     from airflow_provider_genesys.exceptions import InteractionValidationError
     from airflow_provider_genesys.operators.interactions import GenesysCreateInteractionOperator
     from tests.chaos.bad_input_corpus import (
+        BAD_EXTERNAL_IDS,
+        BOM,
         CATALOG,
+        MALFORMED_INTERACTIONS,
         malformed_csv,
         malformed_jsonl,
         rule_count,
@@ -127,6 +133,8 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
                     )
             if not batch:
                 continue
+            for number, bad_id in enumerate(BAD_EXTERNAL_IDS):  # valid payloads, each under a bad external id
+                batch.append({**items_for(kind, 1, seed=700 + number)[0], "external_id": bad_id})
             run = run_bulk(
                 {
                     "conn_id": "chaos_bad",
@@ -177,6 +185,19 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
             f"on_invalid='fail': {len(refused)} invalid audit records in XCom (the report lists 50)",
         )
 
+        # malformed interactions= values: the run is refused with one message naming interactions, nothing sent
+        malformed_refused = 0
+        for number, value in enumerate(MALFORMED_INTERACTIONS):
+            run = run_bulk(
+                {"conn_id": "chaos_bad", "kind": "interaction", "run_id": f"manual__bad_value_{number}",
+                 "items": value, "on_invalid": "skip", "max_invalid": 1_000},
+                evidence,
+            )  # fmt: skip
+            refused_at_once = run.error_type == "AirflowFailException" and "interactions: " in (run.error or "")
+            malformed_refused += refused_at_once
+            if not refused_at_once:
+                problems.append(f"interactions={str(value)[:40]!r}: {run.error_type}: {(run.error or '')[:200]}")
+
         # malformed JSON-lines and CSV files: every bad row reported with its line number, nothing sent
         valid_line = json_text(items_for("interaction", 1, seed=70)[0] | {"external_id": None})
         file_checks = {"files": 0, "bad_rows": 0, "reported": 0}
@@ -190,11 +211,11 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
             suppress_health_check=list(HealthCheck),
         )
         @given(malformed_jsonl(valid_line) | malformed_csv())
-        def files(generated_file: tuple[str, set[int]]) -> None:
-            text, bad_lines = generated_file
-            suffix = "csv" if text.startswith("external_id,") else "jsonl"
+        def files(generated_file: tuple[bytes, set[int]]) -> None:
+            content, bad_lines = generated_file
+            suffix = "csv" if content.removeprefix(BOM).startswith(b"external_id,") else "jsonl"
             path = work / f"malformed-{file_checks['files']}.{suffix}"
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(content)
             file_checks["files"] += 1
             file_checks["bad_rows"] += len(bad_lines)
             run = run_bulk(
@@ -218,8 +239,10 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
 
     result.crashes = len(crashes)  # type: ignore[attr-defined]
     distinct = len({json_text([kind, payload]) for kind, _rule, payload in seen})
-    result.trials = len(seen) + file_checks["files"]
-    result.items = len(seen) + file_checks["bad_rows"]
+    result.trials = len(seen) + file_checks["files"] + len(MALFORMED_INTERACTIONS)
+    result.items = (
+        len(seen) + file_checks["bad_rows"] + len(kinds) * len(BAD_EXTERNAL_IDS) + len(MALFORMED_INTERACTIONS)
+    )
     result.details.update(
         {
             "payloads": len(seen),
@@ -231,6 +254,7 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
             "requests_to_sandbox": requests_seen,
             "bulk": bulk,
             "files": file_checks,
+            "malformed_interactions_refused": f"{malformed_refused} of {len(MALFORMED_INTERACTIONS)}",
         }
     )
     result.check(len(seen) >= examples_wanted * 0.95, f"only {len(seen)} payloads were generated")
@@ -250,7 +274,9 @@ def bad_input(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> Non
     result.notes.append(
         f"{len(seen)} payloads ({distinct} distinct) over {sum(rule_count(kinds, models).values())} rules of "
         f"{len(kinds)} kinds, each through validation, the single and the bulk operator; "
-        f"{file_checks['files']} malformed JSONL/CSV files; 0 crashes, 0 requests"
+        f"{file_checks['files']} malformed JSONL/CSV files (non-UTF-8 bytes, NaN, deep nesting, broken quoting, "
+        f"huge list indexes, byte-order marks), {len(kinds) * len(BAD_EXTERNAL_IDS)} bad external ids, "
+        f"{len(MALFORMED_INTERACTIONS)} malformed interactions= values; 0 crashes, 0 requests"
     )
 
 

@@ -73,7 +73,7 @@ def test_a_dropped_answer_fails_as_unknown_and_is_never_resent(
         )  # the hook would retry: it must not
 
     assert "Outcome unknown" in str(caught.value) and item.key in str(caught.value)
-    assert journal.history(item.key).state is SendState.SENT_UNKNOWN
+    assert journal.history(item.key).state is SendState.UNKNOWN
     later = _journal(state_dir, kind, try_number=2)
     with pytest.raises(OutcomeUnknownError, match="try 1 sent it"):
         create_at_most_once(hook, get_kind(kind), item_of(kind), outcome_unknown=True, journal=later)
@@ -90,7 +90,7 @@ def test_a_5xx_is_an_unknown_outcome_too(
 
     with pytest.raises(OutcomeUnknownError):
         create_at_most_once(no_retry_hook, get_kind("callback"), item, outcome_unknown=False, journal=journal)
-    assert journal.history(item.key).state is SendState.SENT_UNKNOWN
+    assert journal.history(item.key).state is SendState.UNKNOWN
 
 
 def test_a_429_is_retried_because_nothing_was_processed(
@@ -204,4 +204,103 @@ def test_a_create_whose_connection_never_opened_stays_safe_to_send(
 
     assert not isinstance(caught.value, OutcomeUnknownError)
     assert caught.value.status is None and caught.value.unknown_outcome is False
-    assert journal.history(item.key).state is SendState.REJECTED  # nothing reached Genesys: a retry may send
+    assert caught.value.request_sent is False
+    assert journal.history(item.key).state is SendState.NEVER_SENT  # nothing reached Genesys: a retry may send
+
+
+# -- the journal records only what was sent ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_token_endpoint_that_fails_leaves_the_key_never_sent_and_a_retry_creates_it(
+    kind: str, sandbox: Any, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str, monkeypatch: Any
+) -> None:
+    from tests.support.connections import genesys_connection
+
+    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_TOKEN_DOWN", genesys_connection(sandbox.base_url, token_retry_seconds=0))
+    admin.faults(route_prefix="/oauth/token", error_rate=1.0, error_status=503)
+    journal = _journal(state_dir, kind)
+    item = item_of(kind)
+
+    with pytest.raises(GenesysApiError) as caught:
+        create_at_most_once(GenesysCloudHook("genesys_token_down"), get_kind(kind), item, outcome_unknown=False,
+                            journal=journal)  # fmt: skip
+
+    assert not isinstance(caught.value, OutcomeUnknownError) and caught.value.request_sent is False
+    assert journal.history(item.key).state is SendState.NEVER_SENT
+    admin.faults()
+    later = _journal(state_dir, kind, try_number=2)
+    result = create_at_most_once(GenesysCloudHook("genesys_token_down"), get_kind(kind), item_of(kind),
+                                 outcome_unknown=True, journal=later)  # fmt: skip
+    assert result.outcome == "created" and len(admin.records()) == 1
+    assert later.history(item.key).state is SendState.CREATED
+
+
+def test_a_local_failure_before_the_send_leaves_nothing_in_the_journal(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str, monkeypatch: Any
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("the pacer broke")
+
+    monkeypatch.setattr(hook.pacer, "acquire", broken)
+    journal = _journal(state_dir, "callback")
+    item = item_of("callback")
+
+    with pytest.raises(RuntimeError):
+        create_at_most_once(hook, get_kind("callback"), item, outcome_unknown=False, journal=journal)
+
+    assert journal.history(item.key).state is SendState.NEVER_SENT
+    assert _api_requests(admin) == {}
+
+
+def test_a_local_failure_once_the_request_may_have_left_is_an_unknown_outcome(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str, monkeypatch: Any
+) -> None:
+    hook.get_token()
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt  # e.g. the task is stopped while the request is on the wire
+
+    monkeypatch.setattr(hook.session, "request", interrupted)
+    journal = _journal(state_dir, "email")
+    item = item_of("email")
+
+    with pytest.raises(KeyboardInterrupt):
+        create_at_most_once(hook, get_kind("email"), item, outcome_unknown=False, journal=journal)
+
+    history = SendJournal.open(task_identity(2), "email", state_dir=state_dir).history(item.key)
+    assert history.state is SendState.UNKNOWN and "KeyboardInterrupt" in str(history.detail)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_created_entry_without_an_id_is_never_sent_again(
+    kind: str, hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    journal = _journal(state_dir, kind)
+    item = item_of(kind)
+    journal.sending(item.key)
+    with journal.path.open("a", encoding="utf-8") as lines:  # what an earlier version wrote after an id-less 2xx
+        lines.write(f'{{"event":"created","key":"{item.key}","try":1,"ts":"2026-05-01T00:00:00.000Z"}}\n')
+    with pytest.raises(ValueError, match="record id"):
+        journal.created(item.key, "")  # and what this version refuses to write
+
+    later = _journal(state_dir, kind, try_number=2)
+    assert later.history(item.key).state is SendState.UNKNOWN
+    with pytest.raises(OutcomeUnknownError, match=item.key):
+        create_at_most_once(hook, get_kind(kind), item_of(kind), outcome_unknown=True, journal=later)
+    assert _api_requests(admin) == {}
+
+
+def test_an_html_answer_to_a_callback_is_an_unknown_outcome_never_sent_twice(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    admin.faults(hostile_answer="html_200", hostile_rate=1.0, hostile_after_commit=True)
+    journal = _journal(state_dir, "callback")
+    item = item_of("callback")
+
+    with pytest.raises(OutcomeUnknownError) as caught:
+        create_at_most_once(hook, get_kind("callback"), item, outcome_unknown=False, journal=journal)
+
+    assert "text/html" in str(caught.value)
+    assert admin.requests_to(CREATE["callback"]) == {"200": 1}  # the hook retries a lost answer, never this one
+    assert journal.history(item.key).state is SendState.UNKNOWN

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import requests
@@ -216,3 +218,52 @@ def test_signature_covers_timestamp(hook: CrmWebhookHook) -> None:
     receiver.verify("{}", earlier)  # a receiver accepts the signed timestamp...
     with pytest.raises(WebhookVerificationError):  # ...and rejects the same signature under another one
         receiver.verify("{}", {**earlier, "webhook-timestamp": later["webhook-timestamp"]})
+
+
+# -- redirects are never followed (real HTTP: one sandbox redirects, another would store) --------------------
+
+
+@pytest.mark.parametrize(
+    ("hostile", "target"),
+    [("redirect_307", "/crm/interactions"), ("redirect_302", "/_sandbox/health")],
+    ids=["307-signed-body-to-another-host", "302-to-a-page-answering-200"],
+)
+def test_a_crm_redirect_is_a_failed_delivery_naming_its_location(
+    crm_sandbox: Any, make_conn: Callable[..., str], hostile: str, target: str
+) -> None:
+    from genesys_sandbox import SandboxConfig, SandboxServer
+
+    with SandboxServer(SandboxConfig(crm_signing_secret=CANARY_CRM_SECRET, crm_mode="sync")) as elsewhere:
+        requests.put(
+            f"{crm_sandbox.base_url}/_sandbox/faults",
+            json={"hostile_answer": hostile, "hostile_rate": 1.0, "route_prefix": "/crm/",
+                  "redirect_location": elsewhere.base_url + target},
+            timeout=5,
+        ).raise_for_status()  # fmt: skip
+        hook = CrmWebhookHook(make_conn(crm_sandbox.base_url), max_attempts=3, backoff_initial=0.01)
+
+        with pytest.raises(CrmDeliveryError) as caught:
+            hook.deliver(PAYLOAD, webhook_id="key-redirected")
+
+        error = caught.value
+        assert error.status == (307 if hostile == "redirect_307" else 302) and error.retryable is False
+        assert elsewhere.base_url + target in str(error) and "not followed" in str(error)
+        assert_no_secret(str(error))
+        elsewhere_requests = requests.get(f"{elsewhere.base_url}/_sandbox/requests", timeout=5).json()["by_route"]
+        assert not any(" /crm/" in route or "/health" in route for route in elsewhere_requests)
+        assert requests.get(f"{elsewhere.base_url}/_sandbox/crm", timeout=5).json()["totals"]["stored"] == 0
+        assert requests.get(f"{crm_sandbox.base_url}/_sandbox/crm", timeout=5).json()["totals"]["stored"] == 0
+
+
+def test_a_crm_host_with_user_info_is_refused(make_conn: Callable[..., str]) -> None:
+    hook = CrmWebhookHook(make_conn("https://user:hunter2-password@crm.example.com"))
+    with pytest.raises(GenesysConfigurationError, match="user info") as caught:
+        hook.settings  # noqa: B018
+    assert "hunter2" not in str(caught.value)
+
+
+def test_the_signing_secret_is_registered_with_airflows_masker(make_conn: Callable[..., str]) -> None:
+    from airflow.sdk.log import redact as airflow_redact
+
+    CrmWebhookHook(make_conn(BASE)).settings  # noqa: B018
+    assert_no_secret(airflow_redact(f"a {CANARY_CRM_SECRET} b {CANARY_CRM_SECRET.removeprefix('whsec_')}"))

@@ -28,7 +28,7 @@ def test_from_an_airflow_3_context() -> None:
     ti = FakeTaskInstance(dag_id="d", task_id="t", run_id="r", map_index=2, try_number=3)
     task = TaskIdentity.from_context(task_context(ti))
     assert task == TaskIdentity(dag_id="d", task_id="t", run_id="r", map_index=2, try_number=3)
-    assert task.scope == "d/r/t.2"
+    assert task.scope == "d/r/t@2"
     assert TaskIdentity.from_context(task_context(FakeTaskInstance(map_index=-1))).scope.endswith("/task")
 
 

@@ -539,7 +539,7 @@ def test_error_body_header_correlation_id_wins_over_context_id() -> None:
     [
         ({"error": "invalid_client", "description": "d", "error_description": "ed"}, "invalid_client", "ed"),
         ({"error": "invalid_request", "description": "only description"}, "invalid_request", "only description"),
-        ("<html>Bad gateway</html>" * 40, None, ("<html>Bad gateway</html>" * 40)[:300]),
+        ("<html>Bad gateway</html>" * 40, None, ("<html>Bad gateway</html>" * 40)[:500]),
         (None, None, ""),
         ([1, 2], None, ""),
     ],
@@ -746,3 +746,305 @@ def test_pacer_serves_waiting_threads_first_come_first_served() -> None:
     for number in range(6):
         turns = [index for index, served in enumerate(order) if served == number]
         assert max(b - a for a, b in itertools.pairwise(turns)) <= 12, (number, order)
+
+
+# -- hostile answers: nothing but a JSON answer of the API counts -------------------------------------------
+
+CREATE_URL = f"{API}/api/v2/interactions"
+ELSEWHERE = "https://elsewhere.example.com/sign-in"
+
+
+def _html_page(token: str) -> str:
+    return f"<html><body>Proxy sign-in. You sent Authorization: Bearer {token} and client_secret={SECRET}</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("answer", "what"),
+    [
+        ({"body": _html_page("tok-unit-0001"), "content_type": "text/html"}, "content type 'text/html'"),
+        ({"body": b"", "status": 201}, "empty body"),
+        ({"body": b"", "status": 200, "content_type": "application/json"}, "empty body"),
+        ({"body": "not json at all", "content_type": "application/json"}, "first characters 'not json at all'"),
+    ],
+)
+def test_a_2xx_that_is_not_a_json_answer_is_a_failure_naming_what_came_back(
+    make_hook: Callable[..., GenesysCloudHook],
+    rsps: responses.RequestsMock,
+    clock: FakeClock,
+    answer: dict[str, Any],
+    what: str,
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, json=token_json())
+    rsps.add(responses.POST, CREATE_URL, **answer)
+
+    with pytest.raises(GenesysApiError) as raised:
+        make_hook(max_attempts=2).request("POST", "/api/v2/interactions", json={"x": 1})
+
+    error = raised.value
+    status = answer.get("status", 200)
+    assert (error.status, error.code, error.attempts) == (status, "answer.unreadable", 2)
+    assert f"HTTP {status}" in str(error) and what in str(error)
+    assert error.unknown_outcome is True and error.request_sent is True  # it reached something that answered 2xx
+    for text in (str(error), error.message, json.dumps(error.to_dict())):
+        assert SECRET not in text and "tok-unit-0001" not in text
+
+
+def test_the_first_characters_of_an_html_answer_are_redacted_before_they_are_cut(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    # the secret straddles the 120th character: cutting first would keep its first characters
+    page = "<html>" + "x" * (120 - 6 - 5) + SECRET + "</html>"
+    rsps.add(responses.POST, TOKEN_URL, json=token_json())
+    rsps.add(responses.GET, ME_URL, body=page, content_type="text/html")
+
+    with pytest.raises(GenesysApiError) as raised:
+        make_hook(max_attempts=1).request("GET", "/api/v2/tokens/me")
+
+    assert SECRET[:5] not in str(raised.value)
+    assert "***" in str(raised.value)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_never_followed_and_names_its_location(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock, status: int
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, json=token_json("tok-redirected"))
+    location = f"https://user:{SECRET}@elsewhere.example.com/login?access_token=tok-redirected"
+    rsps.add(responses.POST, CREATE_URL, status=status, headers={"Location": location})
+    elsewhere = rsps.add(responses.POST, "https://elsewhere.example.com/login", json={"id": "not-genesys"})
+    elsewhere_get = rsps.add(responses.GET, "https://elsewhere.example.com/login", json={"id": "not-genesys"})
+
+    with pytest.raises(GenesysApiError) as raised:
+        make_hook().request("POST", "/api/v2/interactions", json={"x": 1})
+
+    error = raised.value
+    assert (error.status, error.code, error.attempts) == (status, "redirect.refused", 1)
+    assert "elsewhere.example.com/login" in str(error) and "never followed" in str(error)
+    assert SECRET not in str(error) and "tok-redirected" not in str(error)
+    assert elsewhere.call_count == 0 and elsewhere_get.call_count == 0
+    assert error.unknown_outcome is False  # the API never saw it
+
+
+def test_the_session_refuses_redirects_whatever_the_caller_asks(make_hook: Callable[..., GenesysCloudHook]) -> None:
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, API + "/x", status=302, headers={"Location": ELSEWHERE})
+        response = make_hook().session.get(API + "/x", allow_redirects=True)
+    assert response.status_code == 302
+
+
+def test_a_redirect_from_the_token_endpoint_is_an_auth_error(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, status=302, headers={"Location": ELSEWHERE})
+
+    with pytest.raises(GenesysAuthError, match=r"elsewhere\.example\.com"):
+        make_hook().get_token()
+    assert len(rsps.calls) == 1
+
+
+def test_an_html_token_answer_is_an_auth_error_without_the_secret(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    page = f"<html>Sign in. Authorization: Basic {basic} Basic%20{basic} basic:{basic}</html>"
+    rsps.add(responses.POST, TOKEN_URL, body=page, content_type="text/html")
+
+    with pytest.raises(GenesysAuthError) as raised:
+        make_hook().get_token()
+
+    assert "text/html" in str(raised.value) and raised.value.code == "answer.unreadable"
+    assert basic not in str(raised.value) and SECRET not in str(raised.value)
+
+
+# -- error answers that echo credentials ------------------------------------------------------------------
+
+
+def _echoing_body(token: str) -> dict[str, Any]:
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    # the secret straddles the 300th and the 500th character of the message
+    message = "m" * (300 - len(SECRET) // 2) + SECRET + "n" * (200 - len(SECRET)) + SECRET + f" Basic%20{basic}"
+    return {
+        "message": message,
+        "code": f"bad.request {SECRET}",
+        "status": 400,
+        "contextId": token,
+        "error": SECRET,
+        "details": [
+            {"errorCode": SECRET, "fieldName": f"Authorization: Bearer {token}", "entityId": token},
+            {"errorCode": "x", "fieldName": f"basic:{basic}", "entityName": f"client_secret={SECRET}"},
+        ],
+    }
+
+
+def test_every_field_of_an_error_answer_is_redacted_before_it_is_cut(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, json=token_json("tok-echoed-0042"))
+    rsps.add(
+        responses.POST,
+        CREATE_URL,
+        status=400,
+        json=_echoing_body("tok-echoed-0042"),
+        headers={"ININ-Correlation-Id": "tok-echoed-0042"},
+    )
+
+    with pytest.raises(GenesysApiError) as raised:
+        make_hook().request("POST", "/api/v2/interactions", json={"x": 1})
+
+    error = raised.value
+    basic = base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+    texts = [str(error), repr(error), json.dumps(error.to_dict()), repr(error.details), error.message]
+    for text in texts:
+        for leak in (SECRET, SECRET[:6], "tok-echoed-0042", basic, basic[:10]):
+            assert leak not in text, (leak, text)
+    assert error.status == 400 and error.code == "bad.request ***"
+
+
+@pytest.mark.parametrize(
+    ("text", "gone"),
+    [
+        ("Authorization: Basic%20QWxhZGRpbjpvcGVuc2VzYW1l", "QWxhZGRpbjpvcGVuc2VzYW1l"),
+        ("creds basic:QWxhZGRpbjpvcGVuc2VzYW1l end", "QWxhZGRpbjpvcGVuc2VzYW1l"),
+        ("Authorization=Basic+QWxhZGRpbjpvcGVuc2VzYW1l", "QWxhZGRpbjpvcGVuc2VzYW1l"),
+        ("bearer=abcdef123456789", "abcdef123456789"),
+        ('{"access_token": "tok-in-json-9"}', "tok-in-json-9"),
+        ("grant_type=client_credentials&client_secret=s3cr3t-form&x=1", "s3cr3t-form"),
+        ("https://user:pass-in-url@host.example.com/x", "pass-in-url"),
+    ],
+)
+def test_credential_shapes_are_redacted(text: str, gone: str) -> None:
+    assert gone not in redact(text)
+
+
+def test_known_secrets_are_redacted_in_their_url_encoded_forms_too() -> None:
+    secret = "a/b+c d=e&f"
+    for form in (secret, "a%2Fb%2Bc%20d%3De%26f", "a%2Fb%2Bc+d%3De%26f"):
+        assert form not in redact(f"x {form} y", [secret])
+
+
+def test_redact_cuts_after_redacting() -> None:
+    text = "x" * 95 + SECRET
+    assert redact(text, [SECRET], limit=100) == "x" * 95 + "***"
+
+
+# -- secrets are registered with Airflow's masker ------------------------------------------------------------
+
+
+def test_the_client_secret_and_every_token_are_registered_with_airflows_masker(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock
+) -> None:
+    from airflow.sdk.log import redact as airflow_redact
+
+    rsps.add(responses.POST, TOKEN_URL, json=token_json("tok-masked-77a1c"))
+    hook = make_hook(password="unit-secret-only-in-the-masker-5e1")
+    hook.get_token()
+
+    line = "token tok-masked-77a1c and secret unit-secret-only-in-the-masker-5e1"
+    assert airflow_redact(line) == "token *** and secret ***"
+
+
+# -- what the hook knows about whether a request left ----------------------------------------------------
+
+
+def test_a_token_failure_says_the_request_never_left(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, status=503, json=error_json(503, "service.unavailable"))
+    create = rsps.add(responses.POST, CREATE_URL, json={"id": "never"})
+
+    with pytest.raises(GenesysAuthError) as raised:
+        make_hook(token_retry_seconds=0).request("POST", "/api/v2/interactions", json={"x": 1})
+
+    assert raised.value.request_sent is False and raised.value.unknown_outcome is False
+    assert create.call_count == 0
+
+
+def test_a_refused_connection_says_the_request_never_left(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, json=token_json())
+    refused = requests.exceptions.ConnectionError("HTTPConnectionPool: NewConnectionError: Connection refused")
+    rsps.add(responses.POST, CREATE_URL, body=refused)
+
+    with pytest.raises(GenesysApiError) as raised:
+        make_hook(max_attempts=2).request("POST", "/api/v2/interactions", json={"x": 1})
+
+    assert raised.value.request_sent is False and raised.value.unknown_outcome is False
+
+
+def test_a_500_may_have_been_committed(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, json=token_json())
+    rsps.add(responses.POST, CREATE_URL, status=500, json=error_json(500, "internal.server.error"))
+
+    with pytest.raises(GenesysApiError) as raised:
+        make_hook().request("POST", "/api/v2/interactions", json={"x": 1})
+
+    assert raised.value.attempts == 1  # not retried
+    assert raised.value.request_sent is True and raised.value.unknown_outcome is True
+
+
+def test_before_send_runs_only_once_the_request_is_about_to_leave(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: FakeClock
+) -> None:
+    rsps.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_client"})
+    calls: list[str] = []
+
+    with pytest.raises(GenesysAuthError):
+        make_hook().request("POST", "/api/v2/interactions", json={}, before_send=lambda: calls.append("sent"))
+    assert calls == []
+
+
+# -- connection extras are checked once, with their allowed range -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"requests_per_minute": "fast"}, "'requests_per_minute' must be an integer from 0 to"),
+        ({"requests_per_minute": -1}, "'requests_per_minute' must be an integer from 0 to"),
+        ({"requests_per_minute": 2.5}, "'requests_per_minute' must be an integer"),
+        ({"timeout": 0}, "'timeout' must be a number from 0.1 to 3,600"),
+        ({"timeout": "nan"}, "'timeout' must be a number"),
+        ({"connect_timeout": -3}, "'connect_timeout' must be a number"),
+        ({"max_attempts": 0}, "'max_attempts' must be an integer from 1 to 100"),
+        ({"max_attempts": True}, "'max_attempts' must be an integer"),
+        ({"max_throttle_attempts": "ten"}, "'max_throttle_attempts' must be an integer"),
+        ({"backoff_initial": -1}, "'backoff_initial' must be a number from 0 to 3,600"),
+        ({"backoff_max": "inf"}, "'backoff_max' must be a number"),
+        ({"token_retry_seconds": -5}, "'token_retry_seconds' must be a number"),
+        ({"region": 17}, "'region' must be a string"),
+    ],
+)
+def test_a_connection_extra_out_of_range_is_a_configuration_error_naming_it(
+    make_hook: Callable[..., GenesysCloudHook], extra: dict[str, Any], named: str
+) -> None:
+    hook = make_hook(**extra)
+    with pytest.raises(GenesysConfigurationError) as raised:
+        hook.settings  # noqa: B018 - reading it validates the connection
+    assert named in str(raised.value)
+    assert hook.genesys_conn_id in str(raised.value)
+
+
+def test_extras_given_as_text_are_read_as_numbers(make_hook: Callable[..., GenesysCloudHook]) -> None:
+    settings = make_hook(requests_per_minute="120", timeout="12.5", max_attempts="3", backoff_initial="0").settings
+    assert (settings.requests_per_minute, settings.timeout, settings.max_attempts, settings.backoff_initial) == (
+        120,
+        12.5,
+        3,
+        0.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "host",
+    [f"http://user:{SECRET}@127.0.0.1:9999", f"https://{CLIENT_ID}:{SECRET}@gateway.example.com", "me@gateway.com"],
+)
+def test_a_host_with_user_info_is_refused_without_echoing_it(
+    make_hook: Callable[..., GenesysCloudHook], host: str
+) -> None:
+    with pytest.raises(GenesysConfigurationError) as raised:
+        make_hook(host=host).settings  # noqa: B018
+    assert "user info" in str(raised.value)
+    assert SECRET not in str(raised.value) and "user:" not in str(raised.value).replace("'user:password@'", "")

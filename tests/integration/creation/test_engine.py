@@ -1,0 +1,122 @@
+"""Nothing counts as created without a record id: hostile 2xx answers for every kind, through the engine.
+
+A proxy's HTML page (200), a 201 with an empty body and a 200 whose JSON carries no id are answered by the
+sandbox either instead of the request (a proxy that never forwarded it) or after the record was stored (a gateway
+that mangled the answer). Whatever happened, the try reports the item ``failed`` (never ``created`` without an
+id), and the next try ends with exactly one record — or, for kinds Genesys cannot look up, with the item reported
+as an unknown outcome and never sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from airflow_provider_genesys.creation.checkpoint import Checkpoint
+from airflow_provider_genesys.creation.engine import CreationEngine
+from airflow_provider_genesys.creation.items import PreparedItem
+from airflow_provider_genesys.creation.journal import SendJournal, SendState
+from airflow_provider_genesys.creation.kinds import get_kind
+from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+from tests.support.context import task_identity
+
+CREATE_PATHS = {
+    "interaction": "/api/v2/interactions",
+    "workitem": "/api/v2/taskmanagement/workitems",
+    "callback": "/api/v2/conversations/callbacks",
+    "email": "/api/v2/conversations/emails",
+}
+KINDS = sorted(CREATE_PATHS)
+HOSTILE = ["html_200", "empty_201", "json_without_id"]
+
+
+def _engine(hook: GenesysCloudHook, kind: str, state_dir: str, try_number: int) -> CreationEngine:
+    spec = get_kind(kind)
+    task = task_identity(try_number)
+    journal = SendJournal.open(task, kind, state_dir=state_dir) if spec.journaled else None
+    return CreationEngine(hook, spec, task, journal=journal)
+
+
+@pytest.mark.parametrize("after_commit", [False, True], ids=["never-forwarded", "stored-then-mangled"])
+@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_2xx_without_a_record_id_is_never_created_and_the_next_try_settles_it_once(
+    kind: str,
+    hostile: str,
+    after_commit: bool,
+    no_retry_hook: GenesysCloudHook,
+    item_of: Callable[..., PreparedItem],
+    admin: Any,
+    state_dir: str,
+) -> None:
+    admin.faults(
+        hostile_answer=hostile, hostile_rate=1.0, hostile_after_commit=after_commit, route_prefix=CREATE_PATHS[kind]
+    )
+    first = _engine(no_retry_hook, kind, state_dir, try_number=1).create_one(item_of(kind), outcome_unknown=False)
+
+    assert first.audit.outcome == "failed" and first.audit.interaction_id is None
+    assert first.record is None
+    stored = len(admin.records())
+    assert stored == (1 if after_commit else 0)
+
+    admin.faults()
+    second = _engine(no_retry_hook, kind, state_dir, try_number=2).create_one(item_of(kind), outcome_unknown=True)
+
+    records = admin.records()
+    if kind in ("callback", "email"):
+        # Genesys offers no lookup by attribute: the item is reported as an unknown outcome, never sent again
+        assert second.audit.outcome == "failed" and second.error_code == "outcome.unknown"
+        assert item_of(kind).key in str(second.audit.error)
+        assert len(records) == stored
+    else:
+        assert second.audit.outcome == ("replayed" if after_commit else "created")
+        assert second.audit.interaction_id == records[0]["id"]
+        assert len(records) == 1
+
+
+@pytest.mark.parametrize("hostile", ["html_200", "empty_201"])
+@pytest.mark.parametrize("kind", ["interaction", "workitem"])
+def test_within_one_call_an_unreadable_answer_is_settled_by_the_key(
+    kind: str, hostile: str, hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    # the record is stored, its answer mangled once: the retry finds it by its key (409 replay, or the lookup)
+    admin.faults(hostile_answer=hostile, hostile_next=1, hostile_after_commit=True, route_prefix=CREATE_PATHS[kind])
+
+    outcome = _engine(hook, kind, state_dir, try_number=1).create_one(item_of(kind))
+
+    records = admin.records()
+    assert len(records) == 1
+    assert outcome.audit.outcome == "replayed" and outcome.audit.interaction_id == records[0]["id"]
+
+
+def test_a_callback_journal_never_says_created_without_an_id(
+    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    admin.faults(hostile_answer="json_without_id", hostile_rate=1.0, hostile_after_commit=True)
+    item = item_of("callback")
+
+    _engine(no_retry_hook, "callback", state_dir, try_number=1).create_one(item)
+
+    history = SendJournal.open(task_identity(2), "callback", state_dir=state_dir).history(item.key)
+    assert history.state is SendState.UNKNOWN and "without a callback id" in str(history.detail)
+
+
+def test_nothing_without_a_record_id_is_checkpointed(
+    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+) -> None:
+    from airflow_provider_genesys.creation.bulk_run import BulkOptions, BulkRun
+    from airflow_provider_genesys.creation.inputs import BulkInput
+    from tests.support.payloads import PAYLOADS
+
+    admin.faults(hostile_answer="json_without_id", hostile_rate=1.0, route_prefix=CREATE_PATHS["interaction"])
+    task = task_identity(run_id="manual__answers_without_ids")  # a checkpoint of its own
+    items = [{**PAYLOADS["interaction"], "external_id": f"CASE-{n}"} for n in range(3)]
+    run = BulkRun(no_retry_hook, get_kind("interaction"), task, BulkInput(interactions=items), options=BulkOptions())
+
+    result = run.create(run.validate())
+
+    assert result.summary is not None and (result.summary.created, result.summary.failed) == (0, 3)
+    assert result.retry_may_help  # a retry finds the records by their keys, or creates them
+    assert Checkpoint.for_task(task, "interaction").load() == {}
