@@ -1,4 +1,6 @@
-"""Fault injection: latency, errors, 429s, scheduled failures and connections dropped after a commit.
+"""Fault injection: latency, errors, 429s, scheduled failures, connections dropped after a commit — and the
+behaviours of real Genesys a client must cope with: partial query pages, bulk add jobs that end ``Failed`` or
+``Terminated``, entities a job rejects.
 
 The settings are a :class:`FaultConfig` (the JSON of ``GET``/``PUT /_sandbox/faults``); :class:`FaultInjector`
 holds the live copy, the remaining scheduled failures and the random generator (seeded by ``seed`` so that a
@@ -10,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +31,13 @@ class FaultConfig(BaseModel):
     :param route_prefix: only requests whose path starts with this prefix are affected.
     :param token_latency_ms: delay added to ``POST /oauth/token``.
     :param seed: seed of the random generator used by the rate-based faults.
+    :param query_page_limit: at most this many entities per workitems query page, whatever ``pageSize`` asks
+        (Genesys: a page may hold fewer entities than asked while more exist); the rest follows with ``after``.
+    :param bulk_job_end_state: how bulk add jobs queued from now on end: ``Succeeded`` (default, creating their
+        entities), ``Failed`` or ``Terminated`` (creating nothing, with no results).
+    :param bulk_reject_rate: fraction of bulk add job entities rejected (``{"error": {"message", "code":
+        "entity.rejected"}}``) instead of created.
+    :param bulk_reject_tags: ``externalTag`` values whose bulk add job entities are rejected.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +53,10 @@ class FaultConfig(BaseModel):
     route_prefix: str = "/api/v2/"
     token_latency_ms: int = Field(default=0, ge=0, le=600_000)
     seed: int | None = None
+    query_page_limit: int | None = Field(default=None, ge=1, le=200)
+    bulk_job_end_state: Literal["Succeeded", "Failed", "Terminated"] | None = None
+    bulk_reject_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    bulk_reject_tags: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,14 @@ class FaultInjector:
             if config.rate_429 > 0 and self._random.random() < config.rate_429:
                 return InjectedFault(429, config.retry_after)
             return None
+
+    def rejects_entity(self, external_tag: str | None) -> bool:
+        """Return whether a bulk add job rejects the entity carrying ``external_tag``."""
+        with self._lock:
+            config = self._config
+            if external_tag is not None and external_tag in config.bulk_reject_tags:
+                return True
+            return config.bulk_reject_rate > 0 and self._random.random() < config.bulk_reject_rate
 
     def should_drop_after_commit(self, path: str) -> bool:
         """Return whether the connection of a just-committed create to ``path`` must be dropped."""
