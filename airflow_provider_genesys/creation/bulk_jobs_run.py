@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_genesys.creation.bulk_jobs import (
+    MAX_ENTITIES_PER_JOB,
     EntityResult,
     collect_results,
     create_job,
@@ -228,6 +229,12 @@ class BulkJobsRun:
         Each batch of ``batch_size`` items becomes one job: created, written to the job log, queued.
         """
         state = JobsState()
+        if self.batch_size > MAX_ENTITIES_PER_JOB:
+            self.log.warning(
+                "batch_size=%d: Genesys documents at most %d entities per bulk add job.",
+                self.batch_size,
+                MAX_ENTITIES_PER_JOB,
+            )
         pending = list(items)
         if resumed:
             held = self._settle_earlier_jobs(state)

@@ -213,10 +213,6 @@ class WorkitemRequest(_WorkitemFields):
     preferred_agent_ids: list[UUID] | None = None
 
 
-#: Fields of ``WorkitemCreate`` that ``WorkitemCommonCreate`` (an entity of a bulk add job) lacks.
-NOT_IN_BULK_JOBS = ("scoredAgents", "preferredAgentIds", "wrapupCode", "utilizationLabelId")
-
-
 class WorkitemCommonRequest(_WorkitemFields):
     """``WorkitemCommonCreate``: one entity of ``POST /api/v2/taskmanagement/workitems/bulk/add/jobs``.
 
