@@ -417,9 +417,10 @@ class BulkJobsRun:
     @staticmethod
     def _entity_failure(job_id: str, final_state: str | None, entry: EntityResult | None) -> dict[str, Any]:
         if entry is None:
-            ended = f"ended {final_state}" if final_state else "finished"
-            message = f"bulk add job {job_id} {ended} without a result for this entity"
-            code = f"bulk.job.{final_state.lower()}" if final_state else "bulk.result.missing"
+            how = f"ended {final_state}" if final_state else "finished"
+            message = f"bulk add job {job_id} {how} without a result for this entity"
+            ended = (final_state or "").lower()
+            code = f"bulk.job.{ended}" if ended and ended != "succeeded" else "bulk.result.missing"
         else:
             message = f"bulk add job {job_id}: {entry.message}"
             code = entry.code or "bulk.entity.rejected"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from PureCloudPlatformClientV2 import ApiClient
 from PureCloudPlatformClientV2 import models as m
 
@@ -17,6 +18,7 @@ from airflow_provider_genesys.creation.bulk_jobs import is_terminal
 from airflow_provider_genesys.creation.bulk_jobs_run import JobsState
 from airflow_provider_genesys.creation.kinds import get_kind
 from airflow_provider_genesys.creation.lookup import create_with_lookup, find_workitems
+from airflow_provider_genesys.exceptions import GenesysApiError
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysResponse
 from airflow_provider_genesys.operators.workitem_jobs import GenesysBulkAddWorkitemsOperator
 from tests.contract.sdk_oracle import allowed_values
@@ -130,4 +132,46 @@ def test_bulk_results_are_read_by_position_from_a_bulk_job_add_response() -> Non
         "CASE-0": ("created", "w-0", None),
         "CASE-1": ("failed", None, "invalid.value"),
         "CASE-2": ("created", "w-2", None),
+    }
+
+
+def test_a_query_that_answers_its_cursor_again_is_an_error_not_an_endless_loop() -> None:
+    hook = _Answering(lambda method, path, body: _page([_workitem("w1", "k1")], "same"))
+
+    with pytest.raises(GenesysApiError, match="paging does not advance"):
+        find_workitems(hook, WORKTYPE, ["k1", "k2"])  # type: ignore[arg-type]
+
+    assert len(hook.asked) == 2
+
+
+def _finish_with(results: list[m.BulkJobAddResult], states: dict[str, str]) -> dict[str, tuple[Any, ...]]:
+    response = m.BulkJobAddResponse()
+    response.results = results
+    records = [{**PAYLOADS["workitem"], "external_id": f"CASE-{n}"} for n in range(2)]
+    operator = GenesysBulkAddWorkitemsOperator(task_id="add", interactions=records)
+    operator.__dict__["hook"] = _Answering(lambda method, path, body: _json(response))
+    run = operator._jobs_run(task_identity(task_id="add"))
+    items, _ = run.validate()
+    result = run.finish(JobsState(jobs=[{"id": "job-1", "keys": [item.key for item in items]}], states=states))
+    assert result.summary is not None
+    return {item.external_id: (item.outcome, item.interaction_id, item.error_code) for item in result.summary.items}
+
+
+def test_an_entity_reported_created_without_an_id_does_not_count_as_created() -> None:
+    nameless, summary = m.BulkJobAddResult(), m.BulkJobAddWorkitemSummary()
+    summary.name = "Refund CASE-1"
+    nameless.entity = summary
+
+    outcomes = _finish_with([nameless], {"job-1": "Succeeded"})
+
+    assert outcomes == {
+        "CASE-0": ("failed", None, "bulk.result.no.id"),
+        "CASE-1": ("failed", None, "bulk.result.missing"),  # no result at all for the second entity
+    }
+
+
+def test_a_job_that_ended_failed_without_results_fails_each_item_with_the_jobs_state() -> None:
+    assert _finish_with([], {"job-1": "Failed"}) == {
+        "CASE-0": ("failed", None, "bulk.job.failed"),
+        "CASE-1": ("failed", None, "bulk.job.failed"),
     }
