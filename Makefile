@@ -8,11 +8,11 @@ PY := .venv/bin/python
 # Trust the platform's certificate store (corporate proxies with their own CA work out of the box).
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: help sync test lint typecheck pytest demo chaos bench clean
+.PHONY: help sync test lint typecheck pytest fresh-install demo chaos bench clean
 
 help:
 	@echo "make demo   - run the example DAGs against the local Genesys sandbox"
-	@echo "make test   - ruff + mypy + pytest"
+	@echo "make test   - ruff + mypy + pytest + the fresh-install check of the built wheels"
 	@echo "make chaos  - the full reliability matrix"
 	@echo "make bench  - the benchmarks behind the README's figures"
 
@@ -24,8 +24,8 @@ sync: $(if $(findstring .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --locked
 
 lint: sync
-	$(UV) run --no-sync ruff check airflow_provider_genesys genesys_sandbox tests example_dags benchmarks scripts
-	$(UV) run --no-sync ruff format --check airflow_provider_genesys genesys_sandbox tests example_dags benchmarks scripts
+	$(UV) run --no-sync ruff check airflow_provider_genesys genesys_sandbox packaging tests example_dags benchmarks scripts .ci
+	$(UV) run --no-sync ruff format --check airflow_provider_genesys genesys_sandbox packaging tests example_dags benchmarks scripts .ci
 
 typecheck: sync
 	$(UV) run --no-sync mypy
@@ -33,7 +33,12 @@ typecheck: sync
 pytest: sync
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# The built wheels in fresh virtual environments at the newest patch of the Airflow floor's minor and at the locked
+# Airflow: every module imported, every example DAG parsed, the unit tests run against the install.
+fresh-install: sync
+	UV=$(UV) $(PY) .ci/fresh_install.py
+
+test: lint typecheck pytest fresh-install
 
 demo: sync
 	$(UV) run --no-sync python scripts/demo.py
@@ -45,4 +50,4 @@ bench: sync
 	$(UV) run --no-sync python benchmarks/run_all.py
 
 clean:
-	rm -rf .venv .tools .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv .tools .demo .pytest_cache .mypy_cache .ruff_cache dist

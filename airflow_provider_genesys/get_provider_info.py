@@ -7,6 +7,43 @@ from typing import Any
 from airflow_provider_genesys import __version__
 from airflow_provider_genesys.hooks.regions import REGION_DOMAINS
 
+#: Extras of a ``genesys_cloud`` connection that tune the hook's retry policy (defaults: the hook's).
+_GENESYS_RETRY_FIELDS: dict[str, Any] = {
+    "connect_timeout": {
+        "label": "Connect timeout (seconds)",
+        "description": "Time to establish one TCP/TLS connection.",
+        "schema": {"type": ["number", "null"], "default": 10, "exclusiveMinimum": 0},
+    },
+    "max_attempts": {
+        "label": "Max attempts",
+        "description": "HTTP attempts per request for 502/503/504, timeouts and dropped connections "
+        "(including the first).",
+        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 1},
+    },
+    "max_throttle_attempts": {
+        "label": "Max attempts when throttled",
+        "description": "Attempts per request answered 429 (each waits Retry-After).",
+        "schema": {"type": ["integer", "null"], "default": 10, "minimum": 1},
+    },
+    "backoff_initial": {
+        "label": "Backoff, first (seconds)",
+        "description": "First backoff ceiling; doubled per attempt, with jitter.",
+        "schema": {"type": ["number", "null"], "default": 3, "minimum": 0},
+    },
+    "backoff_max": {
+        "label": "Backoff, cap (seconds)",
+        "description": "Largest backoff between two attempts.",
+        "schema": {"type": ["number", "null"], "default": 27, "minimum": 0},
+    },
+    "token_retry_seconds": {
+        "label": "Token retry budget (seconds)",
+        "description": "How long fetching an OAuth token is retried when the login service fails transiently "
+        "(empty: 60).",
+        # No default here: Airflow masks the values of fields named like a token, so a default would show as ***.
+        "schema": {"type": ["number", "null"], "minimum": 0},
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata: modules, connection type, connection form fields."""
@@ -84,12 +121,14 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Read timeout of one HTTP request.",
                         "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
                     },
+                    **_GENESYS_RETRY_FIELDS,
                 },
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port"],
+                    "hidden-fields": ["schema"],
                     "relabeling": {"login": "Client ID", "password": "Client Secret"},
                     "placeholders": {
                         "host": "leave empty for the region's hosts; http://127.0.0.1:PORT for the sandbox",
+                        "port": "only with a custom host that names no port",
                         "login": "OAuth client id (client credentials grant)",
                         "password": "OAuth client secret",
                     },
@@ -116,10 +155,37 @@ def get_provider_info() -> dict[str, Any]:
                     },
                 },
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "login", "password"],
-                    "relabeling": {"host": "CRM base URL"},
-                    "placeholders": {"host": "https://crm.example.com"},
+                    "hidden-fields": ["login"],
+                    "relabeling": {
+                        "host": "CRM base URL",
+                        "schema": "Scheme",
+                        "password": "Signing secret (if not in the extra)",
+                    },
+                    "placeholders": {
+                        "host": "https://crm.example.com",
+                        "schema": "https (used when the base URL names no scheme)",
+                        "port": "only when the base URL names no port",
+                        "password": "whsec_... (the Signing secret field below takes precedence)",
+                    },
                 },
             },
         ],
+        "config": {
+            "genesys": {
+                "description": "Settings of the Genesys Cloud provider.",
+                "options": {
+                    "state_dir": {
+                        "description": "Directory (or ObjectStoragePath URI) of the provider's run-scoped files: "
+                        "send journals, bulk checkpoints, audit files written without an audit_path. Put it on "
+                        "storage every worker shares so that a retry on another worker resumes. Empty means "
+                        "$AIRFLOW_HOME/genesys. The environment variable GENESYS_PROVIDER_STATE_DIR, when set, "
+                        "takes precedence.\n",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/shared/airflow/genesys",
+                        "default": "",
+                    },
+                },
+            },
+        },
     }

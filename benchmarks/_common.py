@@ -27,6 +27,8 @@ if str(ROOT) not in sys.path:
 import requests  # noqa: E402
 
 from genesys_sandbox import SandboxProcess  # noqa: E402
+from tests.support.connections import genesys_connection as support_connection  # noqa: E402
+from tests.support.payloads import interaction_items, rows, write_jsonl  # noqa: E402, F401 -- re-exported
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 CLIENT_ID = "bench-client"
@@ -117,17 +119,14 @@ class Sandbox:
 
 
 def genesys_connection(base_url: str, *, requests_per_minute: int = UNPACED, **extra: Any) -> str:
-    """Airflow connection (JSON form) of type ``genesys_cloud`` pointing at the sandbox."""
-    settings: dict[str, Any] = {"requests_per_minute": requests_per_minute, "timeout": 30}
-    settings.update(extra)
-    return json.dumps(
-        {
-            "conn_type": "genesys_cloud",
-            "login": CLIENT_ID,
-            "password": CLIENT_SECRET,
-            "host": base_url,
-            "extra": settings,
-        }
+    """Airflow connection (JSON form) of type ``genesys_cloud`` pointing at the sandbox, with the bench client."""
+    extra.setdefault("timeout", 30)
+    return support_connection(
+        base_url,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        requests_per_minute=requests_per_minute,
+        **extra,
     )
 
 
@@ -259,28 +258,6 @@ def run_timed(command: list[str], env: dict[str, str], log_path: Path, timeout: 
             code = -9
         wall = time.perf_counter() - started
     return code, wall, log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def interaction_items(count: int, *, seed: int = 20261128) -> list[tuple[str, dict[str, Any]]]:
-    """``count`` valid datagen rows as ``(external_id, body)`` (the body without ``external_id``)."""
-    from benchmarks.datagen import rows
-
-    items = []
-    for line in rows(count, seed=seed):
-        data = json.loads(line)
-        items.append((str(data.pop("external_id")), data))
-    return items
-
-
-def write_jsonl(path: Path, count: int, *, seed: int = 20261128) -> Path:
-    """Write ``count`` valid datagen rows (JSON lines, streaming) to ``path``."""
-    from benchmarks.datagen import rows
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for line in rows(count, seed=seed):
-            handle.write(line + "\n")
-    return path
 
 
 def private_tmp(prefix: str) -> Path:

@@ -46,6 +46,7 @@ from _common import (
     interaction_items,
     print_figure,
     private_tmp,
+    rows,
     run_timed,
     sandbox_process,
     spread,
@@ -177,7 +178,7 @@ RESUME_DAG = textwrap.dedent(
 def figure_4(runs: int, count: int = 1000) -> dict[str, Any]:
     print(f"Figure 4: requests per created record, bulk operator over {count} items (dag.test)", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="genesys-bench-fig4-"))
-    source = write_jsonl(workdir / "items.jsonl", count, seed=4)
+    source = write_jsonl(workdir / "items.jsonl", rows(count, seed=4))
     dags = workdir / "dags"
     dags.mkdir()
     (dags / "bench_resume.py").write_text(RESUME_DAG.replace("SOURCE", repr(str(source))), encoding="utf-8")

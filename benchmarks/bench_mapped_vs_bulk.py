@@ -46,6 +46,7 @@ from _common import (
     interaction_items,
     print_figure,
     private_tmp,
+    rows,
     run_timed,
     sandbox_process,
     spread,
@@ -115,7 +116,7 @@ MAPPED_DAG = DAG_HEADER + textwrap.dedent(
 
 def prepare(workdir: Path, count: int) -> dict[str, Path]:
     """Write the three DAG folders and their inputs; return ``{name: dags folder}``."""
-    source = write_jsonl(workdir / "data" / "interactions.jsonl", count)
+    source = write_jsonl(workdir / "data" / "interactions.jsonl", rows(count))
     mapped_items = [
         {
             "data": json.dumps(body, separators=(",", ":")),

@@ -35,6 +35,7 @@ from _common import (
     UNPACED,
     print_figure,
     private_tmp,
+    rows,
     sandbox_process,
     spread,
     use_connection,
@@ -106,8 +107,8 @@ def main() -> int:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="genesys-bench-fig6-"))
     os.environ["GENESYS_PROVIDER_STATE_DIR"] = str(workdir / "state")
-    source = write_jsonl(workdir / "rows.jsonl", args.rows, seed=6)
-    warmup = write_jsonl(workdir / "warmup.jsonl", 200, seed=60)
+    source = write_jsonl(workdir / "rows.jsonl", rows(args.rows, seed=6))
+    warmup = write_jsonl(workdir / "warmup.jsonl", rows(200, seed=60))
     print(
         f"Figure 6: {args.rows} rows ({source.stat().st_size / MB:.1f} MB of JSONL) through the bulk operator",
         flush=True,

@@ -4,7 +4,7 @@
     python benchmarks/chaos.py --short    # the short form (what tests/chaos runs in ``make test``)
     python benchmarks/chaos.py --only 1,8
 
-Every scenario runs against a real sandbox on loopback (see ``benchmarks/chaos_scenarios.py`` for what each one
+Every scenario runs against a real sandbox on loopback (see ``tests/chaos/scenarios/`` for what each one
 does and checks). Prints the table (scenario, trials, items, duplicates, lost, leaks, wall s) as text and as
 Markdown, and writes ``benchmarks/results/chaos.json`` (``chaos-short.json`` for ``--short``). Exits 1 when any
 scenario found a duplicate, a lost item, a leak, or failed a check.
@@ -32,8 +32,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 
 from benchmarks._common import write_results  # noqa: E402
-from benchmarks.chaos_scenarios import SCENARIOS, Matrix  # noqa: E402
-from benchmarks.chaos_support import ScenarioResult  # noqa: E402
+from tests.chaos.harness import ScenarioResult  # noqa: E402
+from tests.chaos.matrix import SCENARIOS, Matrix  # noqa: E402
 
 COLUMNS = ("#", "scenario", "trials", "items", "duplicates", "lost", "leaks", "wall s", "ok")
 

@@ -6,6 +6,9 @@ the valid ones and reports the rest (XCom, audit records, the log) without faili
 
 Then every created interaction is delivered to the CRM as a signed webhook (``webhook-id`` = its idempotency
 key), and a deferrable sensor waits until a CRM that acknowledges asynchronously reports every delivery done.
+
+When ``create_interactions`` succeeds it emits an event of the ``genesys_interactions`` Asset, with the run's counts
+as the event's extra; ``genesys_interactions_consumer`` is scheduled on it.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, task
 
 from airflow_provider_genesys.operators.crm import GenesysCrmSyncOperator
 from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator
 from airflow_provider_genesys.sensors.crm import GenesysCrmSyncSensor
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "interactions.jsonl"
+#: Interactions in the Genesys org at mypurecloud.com (the default region): ``genesys://<domain>/<kind>``.
+GENESYS_INTERACTIONS = Asset(name="genesys_interactions", uri="genesys://mypurecloud.com/interaction")
 
 
 @dag(
@@ -42,6 +47,7 @@ def genesys_bulk_interactions() -> None:
         on_invalid="skip",
         max_invalid=10,
         external_id_field="external_id",
+        outlets=[GENESYS_INTERACTIONS],
     )
 
     @task

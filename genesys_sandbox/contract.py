@@ -56,6 +56,10 @@ class _Participant(_Contract):
         return roles
 
 
+def _roles(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 class InteractionRequest(_Contract):
     """Body of ``POST /api/v2/interactions``."""
 
@@ -71,7 +75,7 @@ class InteractionRequest(_Contract):
         missing = (
             isinstance(participants, list)
             and bool(participants)
-            and not any(isinstance(p, dict) and "initiator" in (p.get("roles") or []) for p in participants)
+            and not any(isinstance(p, dict) and _roles(p.get("roles")).count("initiator") for p in participants)
         )
         problem: InitErrorDetails = {
             "type": PydanticCustomError("initiator", "at least one participant must have the 'initiator' role"),

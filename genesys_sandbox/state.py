@@ -226,6 +226,12 @@ class SandboxState:
                 entry.record_id = record.id
         return record
 
+    def key_in_flight(self, key: str) -> bool:
+        """Whether a create of ``key`` is reserved and not yet committed (a request is being processed)."""
+        with self.lock:
+            entry = self._interaction_keys.get(key)
+            return entry is not None and entry.record_id is None
+
     def release_key(self, key: str) -> None:
         """Forget a reservation whose create did not complete."""
         with self.lock:

@@ -45,6 +45,11 @@ os.environ.update(
     }
 )
 
+# Airflow's configuration module, when first imported, puts "default::DeprecationWarning:airflow" in front of the
+# warning filters; its pattern also matches airflow_provider_genesys. Imported here, before pytest installs the
+# filterwarnings of pyproject.toml for collection and for each test, it cannot shadow them.
+import airflow.configuration  # noqa: E402, F401
+
 # DAG files the e2e tests run: the shipped examples plus test-only DAGs, in one dags folder.
 DAGS_FOLDER.mkdir(parents=True, exist_ok=True)
 for source_dir in (ROOT / "example_dags", ROOT / "tests" / "e2e" / "dags"):

@@ -12,10 +12,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import CrmSyncError
 from airflow_provider_genesys.hooks.crm import CrmWebhookHook
+from airflow_provider_genesys.lineage import RunCounts, operator_lineage
 from airflow_provider_genesys.sync.records import load_records
 from airflow_provider_genesys.sync.run import CrmSyncRun
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 #: XCom key of the per-delivery audit records.
@@ -65,6 +67,9 @@ class GenesysCrmSyncOperator(BaseOperator):
         source removes that output field, so ``{"case_id": "external_id", "external_id": None}`` renames.
     """
 
+    #: What the last run delivered (set by ``execute``; read by the OpenLineage methods).
+    _run_counts: RunCounts | None = None
+
     template_fields: Sequence[str] = ("records", "crm_conn_id", "fields")
     template_fields_renderers = {"records": "json", "fields": "json"}
     ui_color = "#ff4f1f"
@@ -103,6 +108,7 @@ class GenesysCrmSyncOperator(BaseOperator):
             logger=self.log,
         )
         result = run.run(records)
+        self._run_counts = RunCounts.of_sync(result.summary)
         context["ti"].xcom_push(key=CRM_AUDIT_XCOM_KEY, value=result.audits)
         if result.failed:
             error = CrmSyncError(result.message, failed=result.failed, permanent=result.permanent)
@@ -110,3 +116,16 @@ class GenesysCrmSyncOperator(BaseOperator):
                 raise AirflowFailException(str(error)) from error
             raise error
         return result.summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """OpenLineage: the records file read (when ``records`` is a path), and the CRM endpoint with counts."""
+        try:
+            settings = self.hook.settings
+        except Exception:  # an unusable connection: there is no output to name
+            return None
+        inputs = [self.records] if isinstance(self.records, str) else []
+        return operator_lineage(inputs, f"{settings.base_url}{settings.endpoint}", self._run_counts)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage | None:
+        """OpenLineage of a failed run: the deliveries made before failing count too."""
+        return self.get_openlineage_facets_on_complete(task_instance)

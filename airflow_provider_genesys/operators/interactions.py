@@ -28,11 +28,19 @@ from airflow_provider_genesys.exceptions import (
     PayloadChangedError,
 )
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+from airflow_provider_genesys.lineage import (
+    RunCounts,
+    genesys_domain,
+    genesys_uri,
+    operator_lineage,
+    record_outlet_events,
+)
 from airflow_provider_genesys.links import GenesysInteractionLink, record_url
 from airflow_provider_genesys.models.audit import AUDIT_SUMMARY_XCOM_KEY, AUDIT_XCOM_KEY, AuditRecord
 from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, resolve_audit_file
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -41,6 +49,8 @@ class _GenesysCreateBase(BaseOperator):
 
     operator_extra_links = (GenesysInteractionLink(),)
     genesys_record_url: str = ""
+    #: What the last run read and wrote (set by ``execute``; read by the OpenLineage methods).
+    _run_counts: RunCounts | None = None
 
     def __init__(
         self,
@@ -97,6 +107,22 @@ class _GenesysCreateBase(BaseOperator):
 
     def _log_audit(self, audit: AuditRecord) -> None:
         self.log.info("genesys_audit %s", audit.to_json_line())
+
+    def _lineage_inputs(self) -> list[str]:
+        """URIs of what the run read (none: the payload is inline)."""
+        return []
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """OpenLineage: the source read, and ``genesys://<domain>/<kind>`` with row and outcome counts."""
+        try:
+            domain = genesys_domain(self.hook.endpoints)
+        except Exception:  # an unusable connection: there is no output to name
+            return None
+        return operator_lineage(self._lineage_inputs(), genesys_uri(domain, self.spec.name), self._run_counts)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage | None:
+        """OpenLineage of a failed run: what it wrote before failing counts too."""
+        return self.get_openlineage_facets_on_complete(task_instance)
 
     def _record_url(self, record_id: str | None) -> str:
         endpoints = self.hook.endpoints
@@ -177,12 +203,14 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
                 task, spec, error, position=None, external_id=external_id, oauth_client_id=self._client_id()
             )
             self._emit(context, task, audit)
+            self._run_counts = RunCounts.of_one("invalid")
             raise AirflowFailException(f"{error}\nNo create request was sent to Genesys.") from None
 
         engine = CreationEngine(self.hook, spec, task, logger=self.log, journal=journal)
         resumed = task.try_number > 1 or (journal is not None and journal.resumed)
         outcome = engine.create_one(item, outcome_unknown=resumed)
         self._emit(context, task, outcome.audit)
+        self._run_counts = RunCounts.of_one(outcome.audit.outcome)
         if outcome.audit.outcome == "failed":
             failure = outcome.error or GenesysApiError(status=None, message=outcome.audit.error or "")
             if isinstance(failure, (PayloadChangedError, OutcomeUnknownError)):
@@ -330,6 +358,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         report = run.validate()
         result = run.create(report)
         self._push(context, result)
+        self._report(context, result)
         if result.refused:
             raise AirflowFailException(result.message)
         if result.problems and not result.retry_may_help:
@@ -338,6 +367,14 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
         if result.problems:
             raise GenesysBulkCreateError(result.message, summary=result.summary_xcom())
         return result.summary_xcom()
+
+    def _lineage_inputs(self) -> list[str]:
+        return [str(self.source)] if self.source else []
+
+    def _report(self, context: Context, result: BulkResult) -> None:
+        """Keep the run's counts for lineage; give them to the Asset events of the ``outlets``."""
+        self._run_counts = RunCounts.of_create(result.summary) if result.summary is not None else None
+        record_outlet_events(context, self.outlets, self._run_counts)
 
     @staticmethod
     def _push(context: Context, result: BulkResult) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import conf
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_genesys.creation.bulk_jobs import MAX_ENTITIES_PER_JOB
@@ -46,7 +47,8 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
     to 1,000 items, like the parent).
 
     :param batch_size: entities per bulk add job (Genesys documents at most 50).
-    :param deferrable: wait for the jobs in the triggerer instead of a worker slot.
+    :param deferrable: wait for the jobs in the triggerer instead of a worker slot (default: Airflow's
+        ``[operators] default_deferrable``).
     :param poll_interval: seconds between checks of an unfinished job.
     :param job_timeout: seconds to wait for the jobs (and for an earlier try's jobs) before failing.
     """
@@ -57,7 +59,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
         self,
         *,
         batch_size: int = MAX_ENTITIES_PER_JOB,
-        deferrable: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         job_timeout: float = 3600.0,
         **kwargs: Any,
@@ -126,6 +128,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
     def _finish(self, context: Context, run: BulkJobsRun, state: JobsState) -> dict[str, Any]:
         result = run.finish(state)
         self._push(context, result)
+        self._report(context, result)
         if result.problems:
             raise GenesysBulkCreateError(result.message, summary=result.summary_xcom())
         return result.summary_xcom()

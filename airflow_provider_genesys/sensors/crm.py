@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_genesys.exceptions import CrmDeliveryError, CrmSyncError
@@ -36,7 +36,8 @@ class GenesysCrmSyncSensor(BaseSensorOperator):
     :param crm_conn_id: the ``crm_webhook`` connection.
     :param poke_interval: seconds between checks.
     :param timeout: seconds to wait in all before failing.
-    :param deferrable: wait in the triggerer instead of a worker.
+    :param deferrable: wait in the triggerer instead of a worker (default: Airflow's
+        ``[operators] default_deferrable``).
     """
 
     template_fields: Sequence[str] = ("receipts", "crm_conn_id")
@@ -49,7 +50,7 @@ class GenesysCrmSyncSensor(BaseSensorOperator):
         crm_conn_id: str = CrmWebhookHook.default_conn_name,
         poke_interval: timedelta | float = 10.0,
         timeout: timedelta | float = 60 * 60,
-        deferrable: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)

@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 from typing import IO, Any
 
+from airflow.sdk import conf
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
 
@@ -27,8 +29,9 @@ def safe_segment(value: str) -> str:
 
 
 def default_state_dir() -> str:
-    """Run-scoped files live under ``$AIRFLOW_HOME/genesys`` unless ``GENESYS_PROVIDER_STATE_DIR`` is set."""
-    configured = os.environ.get("GENESYS_PROVIDER_STATE_DIR")
+    """Where run-scoped files live: ``GENESYS_PROVIDER_STATE_DIR``, else ``[genesys] state_dir``, else
+    ``$AIRFLOW_HOME/genesys``."""
+    configured = os.environ.get("GENESYS_PROVIDER_STATE_DIR") or conf.get("genesys", "state_dir", fallback="")
     if configured:
         return configured
     home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")

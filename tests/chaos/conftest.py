@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.chaos_scenarios import Matrix
-from benchmarks.chaos_support import Canaries
+from tests.chaos.harness import Canaries
+from tests.chaos.matrix import Matrix
 from tests.support.canaries import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET
 
 

@@ -58,8 +58,9 @@ class Driver:
         deadline = time.monotonic() + timeout
         while True:
             body = self.call(method, path, expect=200)
-            if done(body) or time.monotonic() > deadline:
+            if done(body):
                 return body
+            assert time.monotonic() < deadline, f"{method} {path}: gave up waiting; last answer {body}"
             time.sleep(0.02)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 
 import requests
 
 from genesys_sandbox import ORGANIZATION_ID
 from tests.support.sandbox_client import SandboxClient, assert_error_body
+from tests.support.waiting import wait_until
 
 
 def _token(client: SandboxClient, **kwargs: object) -> requests.Response:
@@ -89,11 +89,12 @@ def test_expire_tokens_then_refresh(sandbox: SandboxClient) -> None:
 
 
 def test_token_lifetime(make_sandbox: Callable[..., SandboxClient]) -> None:
-    client = make_sandbox(token_ttl_seconds=1)
+    client = make_sandbox(token_ttl_seconds=2)
     client.fetch_token()
     assert client.get("/api/v2/tokens/me").status_code == 200
-    time.sleep(1.05)
-    assert_error_body(client.get("/api/v2/tokens/me"), 401, "bad.credentials")
+    answers = []
+    wait_until(lambda: answers.append(client.get("/api/v2/tokens/me")) or answers[-1].status_code == 401, what="expiry")
+    assert_error_body(answers[-1], 401, "bad.credentials")
 
 
 def test_quota_per_token_answers_429_with_retry_after(make_sandbox: Callable[..., SandboxClient]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -12,6 +11,7 @@ import requests
 
 from tests.support.payloads import interaction_body
 from tests.support.sandbox_client import SandboxClient, assert_error_body
+from tests.support.waiting import wait_until
 
 
 def test_create_returns_record(sandbox: SandboxClient) -> None:
@@ -48,7 +48,7 @@ def test_same_key_other_payload_is_422(sandbox: SandboxClient) -> None:
 
 
 def test_same_key_in_flight_is_409_without_record(make_sandbox: Callable[..., SandboxClient]) -> None:
-    client = make_sandbox(processing_ms=400)
+    client = make_sandbox(processing_ms=1500)
     client.fetch_token()
     body = interaction_body()
     results: list[requests.Response] = []
@@ -58,7 +58,7 @@ def test_same_key_in_flight_is_409_without_record(make_sandbox: Callable[..., Sa
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.15)
+    wait_until(lambda: client.server.state.key_in_flight("key-flight"), what="the first create to be in flight")
     racing = requests.post(
         f"{client.base_url}/api/v2/interactions",
         json=body,
@@ -103,6 +103,6 @@ def test_acd_assigns_after_delay(make_sandbox: Callable[..., SandboxClient]) -> 
     client.fetch_token()
     record = client.create(interaction_body(), "key-acd").json()
     assert record["state"] == "queued"
-    time.sleep(0.35)
-    assert client.get(f"/api/v2/interactions/{record['id']}").json()["state"] == "assigned"
+    path = f"/api/v2/interactions/{record['id']}"
+    wait_until(lambda: client.get(path).json()["state"] == "assigned", what="the ACD to assign the record")
     assert client.create(interaction_body(), "key-acd").status_code == 422

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,21 +20,12 @@ from genesys_sandbox import (
     WORKTYPE_ID,
 )
 from tests.support.sandbox_client import SandboxClient, assert_error_body
+from tests.support.waiting import wait_until
 
 WORKITEMS = "/api/v2/taskmanagement/workitems"
 JOBS = f"{WORKITEMS}/bulk/add/jobs"
 MISSING = "00000000-0000-4000-8000-000000000000"
 AGENT = "2b3c4d5e-6f70-4a81-9b2c-3d4e5f6a7b01"
-
-
-def _until(read: Callable[[], Any], key: str, value: Any, timeout: float = 10.0) -> Any:
-    """``read()`` until its ``key`` is ``value`` (or the timeout passes); the last answer."""
-    deadline = time.monotonic() + timeout
-    body = read()
-    while body.get(key) != value and time.monotonic() < deadline:
-        time.sleep(0.02)
-        body = read()
-    return body
 
 
 def workitem(**overrides: Any) -> dict[str, Any]:
@@ -75,8 +65,10 @@ def test_create_and_get_workitem(make_sandbox: Callable[..., SandboxClient]) -> 
     assert created["assignmentState"] == "AcdStarted"
     assert created["selfUri"] == f"{WORKITEMS}/{created['id']}"
     assert created["dateCreated"].endswith("Z")
-    fetched = _until(lambda: client.get(f"{WORKITEMS}/{created['id']}").json(), "assignmentState", "Connected")
-    assert fetched["assignmentState"] == "Connected"
+    fetched = wait_until(
+        lambda: (item := client.get(f"{WORKITEMS}/{created['id']}").json())["assignmentState"] == "Connected" and item,
+        what="the ACD to assign the workitem",
+    )
     assert fetched["assignee"]["id"]
     assert_error_body(client.get(f"{WORKITEMS}/{MISSING}"), 404, "not.found")
 
@@ -188,8 +180,7 @@ def _common(**overrides: Any) -> dict[str, Any]:
 def _wait_for(client: SandboxClient, job_id: str, end: str) -> set[str]:
     """Poll the job until it is in state ``end``; return every state seen."""
     seen: set[str] = set()
-    job = _until(lambda: _seen(client.get(f"{JOBS}/{job_id}").json(), seen), "state", end)
-    assert job["state"] == end, job
+    wait_until(lambda: _seen(client.get(f"{JOBS}/{job_id}").json(), seen)["state"] == end, what=f"the job to end {end}")
     return seen
 
 
@@ -214,7 +205,7 @@ def test_a_bulk_add_job_is_idle_until_queued_then_runs_and_reports_by_position(
 
     queued = client.request("PATCH", f"{JOBS}/{job['id']}", json={"state": "Queued"})
     assert queued.status_code == 200 and queued.json()["state"] == "Queued"
-    assert _wait_for(client, job["id"], "Succeeded") >= {"Running", "Succeeded"}
+    assert _wait_for(client, job["id"], "Succeeded") <= {"Queued", "Running", "Succeeded"}
     job = client.get(f"{JOBS}/{job['id']}").json()
     assert (job["successfulCount"], job["failedCount"]) == (2, 1)
     assert job["dateStarted"].endswith("Z") and job["dateFinished"].endswith("Z")
@@ -229,6 +220,22 @@ def test_a_bulk_add_job_is_idle_until_queued_then_runs_and_reports_by_position(
     assert_error_body(client.request("PATCH", f"{JOBS}/{job['id']}", json={"state": "Queued"}), 400)
     assert_error_body(client.post(JOBS, json={"entities": [_common()] * 4}), 400, "constraint.validation")
     assert_error_body(client.get(f"{JOBS}/{MISSING}"), 404)
+
+
+def test_a_queued_job_runs_before_it_ends(make_sandbox: Callable[..., SandboxClient]) -> None:
+    client = make_sandbox(bulk_job_start_seconds=0, bulk_job_process_seconds=600)
+    client.fetch_token()
+    job = client.post(JOBS, json={"entities": [_common(externalTag="r")]}).json()
+    client.request("PATCH", f"{JOBS}/{job['id']}", json={"state": "Queued"})
+
+    running = wait_until(
+        lambda: (body := client.get(f"{JOBS}/{job['id']}").json())["state"] == "Running" and body,
+        what="the job to run",
+    )
+
+    assert running["dateStarted"].endswith("Z") and "dateFinished" not in running
+    assert client.get(f"{JOBS}/{job['id']}/results").json()["results"] == []
+    assert client.admin("GET", "/ledger")["records"] == []
 
 
 def test_bulk_entities_are_workitem_common_create(sandbox: SandboxClient) -> None:
@@ -282,8 +289,7 @@ def test_bulk_job_completes_for_the_ledger_without_polling(make_sandbox: Callabl
     job = client.post(JOBS, json={"entities": [_common(externalTag="solo")]})
     assert job.status_code == 202
     client.request("PATCH", f"{JOBS}/{job.json()['id']}", json={"state": "Queued"})
-    ledger = _until(lambda: client.admin("GET", "/ledger"), "creates_by_key", {"solo": 1})
-    assert ledger["creates_by_key"] == {"solo": 1}
+    wait_until(lambda: client.admin("GET", "/ledger")["creates_by_key"] == {"solo": 1}, what="the job's workitem")
 
 
 def callback(**overrides: Any) -> dict[str, Any]:
@@ -318,11 +324,11 @@ def test_callback_create_and_conversation(make_sandbox: Callable[..., SandboxCli
     assert customer["attributes"] == {"genesysIdempotencyKey": "cb-1", "crmCase": "C-9"}
     assert customer["callbacks"][0]["callbackNumbers"] == ["+15551234567"]
     assert "agent" not in {p["purpose"] for p in conversation["participants"]}
-    deadline = time.monotonic() + 10
-    while len(conversation["participants"]) < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
-        conversation = client.get(f"/api/v2/conversations/{conversation_id}").json()
-    assert "agent" in {p["purpose"] for p in conversation["participants"]}
+    path = f"/api/v2/conversations/{conversation_id}"
+    wait_until(
+        lambda: "agent" in {p["purpose"] for p in client.get(path).json()["participants"]},
+        what="the ACD to assign an agent",
+    )
     found = client.admin("GET", "/conversations", params={"attribute": "genesysIdempotencyKey", "value": "cb-1"})
     assert [entity["id"] for entity in found["entities"]] == [conversation_id]
     assert found["entities"][0]["kind"] == "callback"

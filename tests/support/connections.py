@@ -45,7 +45,7 @@ def crm_connection(
     return json.dumps({"conn_type": conn_type, "host": base_url, "extra": settings})
 
 
-def connection_env(conn_id: str, value: str) -> dict[str, str]:
+def conn_env_var(conn_id: str, value: str) -> dict[str, str]:
     """``{"AIRFLOW_CONN_<ID>": value}``."""
     return {f"AIRFLOW_CONN_{conn_id.upper()}": value}
 

@@ -203,7 +203,16 @@ def test_test_connection(hook: CrmWebhookHook) -> None:
 
 
 def test_signature_covers_timestamp(hook: CrmWebhookHook) -> None:
-    when = datetime.now(timezone.utc) - timedelta(minutes=6)
-    headers = hook.sign("{}", webhook_id="k", timestamp=when)
-    assert headers["webhook-timestamp"] == str(int(when.replace(microsecond=0).timestamp()))
-    assert base64.b64decode(headers["webhook-signature"].split(",", 1)[1])
+    from standardwebhooks import Webhook
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    now = datetime.now(timezone.utc)
+    earlier = hook.sign("{}", webhook_id="k", timestamp=now - timedelta(seconds=60))
+    later = hook.sign("{}", webhook_id="k", timestamp=now)
+    assert earlier["webhook-timestamp"] == str(int((now - timedelta(seconds=60)).replace(microsecond=0).timestamp()))
+    assert base64.b64decode(later["webhook-signature"].split(",", 1)[1])
+    assert earlier["webhook-signature"] != later["webhook-signature"]  # same body and id, another timestamp
+    receiver = Webhook(CANARY_CRM_SECRET)
+    receiver.verify("{}", earlier)  # a receiver accepts the signed timestamp...
+    with pytest.raises(WebhookVerificationError):  # ...and rejects the same signature under another one
+        receiver.verify("{}", {**earlier, "webhook-timestamp": later["webhook-timestamp"]})

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+import tenacity.nap
 
 from airflow_provider_genesys.exceptions import GenesysApiError, GenesysAuthError, GenesysQuotaExhaustedError
 from airflow_provider_genesys.hooks import genesys_cloud
@@ -26,6 +27,7 @@ from genesys_sandbox import QUEUE_SUPPORT_ID, SKILL_ENGLISH_ID, SandboxConfig, S
 from tests.support.canaries import CANARY_CLIENT_ID, CANARY_CLIENT_SECRET
 from tests.support.connections import genesys_connection
 from tests.support.sandbox_client import SandboxAdmin
+from tests.support.waiting import wait_until
 
 QUEUE_PATH = f"/api/v2/routing/queues/{QUEUE_SUPPORT_ID}"
 QUEUE_ROUTE = "GET /api/v2/routing/queues/{queue_id}"
@@ -202,18 +204,18 @@ def test_concurrent_threads_hitting_an_expired_token_refresh_it_once(sandbox: An
 
 
 def test_short_lived_token_is_refreshed_before_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
-    # expires_in = 3 s → refresh margin min(60, 3/2) = 1.5 s: the hook renews after 1.5 s, before any 401
-    config = SandboxConfig(client_id=CANARY_CLIENT_ID, client_secret=CANARY_CLIENT_SECRET, token_ttl_seconds=3)
+    # expires_in = 6 s → refresh margin min(60, 6/2) = 3 s: the hook renews after 3 s, before any 401
+    config = SandboxConfig(client_id=CANARY_CLIENT_ID, client_secret=CANARY_CLIENT_SECRET, token_ttl_seconds=6)
     with SandboxServer(config=config) as server:
         admin = SandboxAdmin(server.base_url)
         hook = GenesysCloudHook(use_connection(monkeypatch, server.base_url))
         hook.get(QUEUE_PATH)
         token = next(iter(genesys_cloud._TOKEN_CACHE.values()))
-        assert token.expires_at - time.monotonic() <= 1.5
+        assert token.expires_at - time.monotonic() <= 3.0
         hook.get(QUEUE_PATH)
         assert tokens_issued(admin) == 1
 
-        time.sleep(1.6)
+        wait_until(lambda: time.monotonic() > token.expires_at, what="the refresh point of the cached token")
         hook.get(QUEUE_PATH)
 
         assert tokens_issued(admin) == 2
@@ -235,15 +237,22 @@ def test_a_401_after_the_refresh_is_an_auth_error(sandbox: Any, admin: SandboxAd
 # -- throttling --------------------------------------------------------------------------------------------
 
 
-def test_429_waits_retry_after_then_succeeds(sandbox: Any, admin: SandboxAdmin) -> None:
-    admin.faults(fail_next=[429], retry_after=1)
+def test_429_waits_retry_after_then_succeeds(
+    sandbox: Any, admin: SandboxAdmin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin.faults(fail_next=[429], retry_after=1)  # not the 3 s a 429 without Retry-After waits
     hook = GenesysCloudHook()
     hook.get_token()
-    started = time.monotonic()
+    waits: list[float] = []
+    monkeypatch.setattr(tenacity.nap, "sleep", lambda seconds: waits.append(seconds) or time.sleep(seconds))
+    paused: list[float] = []
+    pause_for = hook.pacer.pause_for
+    monkeypatch.setattr(hook.pacer, "pause_for", lambda seconds: paused.append(seconds) or pause_for(seconds))
 
     response = hook.request("GET", QUEUE_PATH)
 
-    assert time.monotonic() - started >= 1.0
+    assert paused == [1.0]  # every thread of the hook waits the server's Retry-After
+    assert len(waits) == 1 and 1.0 <= waits[0] <= 1.25  # the retry too: Retry-After plus a little jitter
     assert response.status == 200
     assert (response.attempts, response.throttled) == (2, 1)
     assert response.unknown_outcome_seen is False

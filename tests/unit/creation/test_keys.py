@@ -92,9 +92,7 @@ def test_key_is_stable_across_processes() -> None:
 def test_key_takes_no_try_number_clock_or_randomness() -> None:
     parameters = set(inspect.signature(derive_idempotency_key).parameters)
     assert parameters == {"dag_id", "task_id", "run_id", "map_index", "kind", "item"}
-    # Whatever try an attempt is, it derives the key from the same inputs: same key on every try.
-    keys_per_try = {try_number: _key() for try_number in (1, 2, 3, 7)}
-    assert len(set(keys_per_try.values())) == 1
+    assert len({_key() for _ in range(5)}) == 1  # nothing random or clock-based inside either
 
 
 @pytest.mark.parametrize(

@@ -55,11 +55,18 @@ def test_bodies_carry_the_key_and_only_documented_fields(kind: str, item_of: Cal
     assert item.queue_id == "5f6a7b8c-1d2e-4f30-9a41-b2c3d4e5f601"
 
 
-def test_keys_differ_per_kind_and_item_but_not_per_try(item_of: Callable[..., PreparedItem]) -> None:
-    keys = {item_of(kind).key for kind in ("workitem", "callback", "email")}
-    assert len(keys) == 3
-    assert item_of("workitem").key == item_of("workitem").key
-    assert item_of("workitem", external_id="CASE-2").key != item_of("workitem").key
+@pytest.mark.parametrize("kind", ["interaction", "workitem", "callback", "email"])
+def test_keys_differ_per_kind_and_item_but_not_per_try(kind: str) -> None:
+    from airflow_provider_genesys.creation.engine import prepare_item
+
+    def key(try_number: int, external_id: str | None = "CASE-1", kind: str = kind) -> str:
+        task = task_identity(try_number=try_number)
+        return prepare_item(get_kind(kind), PAYLOADS[kind], task, external_id=external_id).key
+
+    assert {key(try_number) for try_number in (1, 2, 3, 9)} == {key(1)}  # a retry keeps every key
+    assert {key(try_number, external_id=None) for try_number in (1, 2, 5)} == {key(1, external_id=None)}
+    assert key(1, external_id="CASE-2") != key(1)
+    assert len({key(1, kind=other) for other in ("interaction", "workitem", "callback", "email")}) == 4
 
 
 @pytest.mark.parametrize(

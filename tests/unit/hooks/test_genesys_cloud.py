@@ -604,7 +604,7 @@ def test_provider_info_secret_fields_are_password_format() -> None:
     secret_like = 0
     for entry in info["connection-types"]:
         for name, spec in entry["conn-fields"].items():
-            if "secret" in name or "password" in name or "token" in name:
+            if "secret" in name or "password" in name or name.endswith("token"):
                 secret_like += 1
                 assert spec["schema"].get("format") == "password", name
             else:
@@ -618,7 +618,7 @@ def test_provider_info_relabels_the_genesys_connection_form() -> None:
     assert genesys["hook-name"] == GenesysCloudHook.hook_name
     behaviour = genesys["ui-field-behaviour"]
     assert behaviour["relabeling"] == {"login": "Client ID", "password": "Client Secret"}
-    assert {"schema", "port"} <= set(behaviour["hidden-fields"])
+    assert behaviour["hidden-fields"] == ["schema"]  # the hook reads the port: the form shows it
     assert {"login", "password", "host"} <= set(behaviour["placeholders"])
     assert "region" not in behaviour["hidden-fields"]
 
@@ -668,22 +668,31 @@ def test_pause_for_holds_every_thread() -> None:
 
 
 def test_pause_started_while_a_thread_waits_for_its_slot_holds_it_too() -> None:
-    pacer = Pacer(120)  # one request every 0.5 s
+    pacer = Pacer(60)  # one request a second
     pacer.acquire()
+    assert pacer._limiter is not None
+    waiting = threading.Event()
+    try_acquire = pacer._limiter.try_acquire
+
+    def try_acquire_signalling(*args: Any, **kwargs: Any) -> Any:
+        waiting.set()  # the worker now waits for its slot
+        return try_acquire(*args, **kwargs)
+
+    pacer._limiter.try_acquire = try_acquire_signalling  # type: ignore[method-assign]
     released: list[float] = []
-    started = time.monotonic()
 
     def worker() -> None:
-        pacer.acquire()  # waits ~0.5 s for its slot
-        released.append(time.monotonic() - started)
+        pacer.acquire()
+        released.append(time.monotonic())
 
     thread = threading.Thread(target=worker)
     thread.start()
-    time.sleep(0.1)
-    pacer.pause_for(0.8)  # Genesys said 429 while the worker waited
-    thread.join(timeout=5)
+    assert waiting.wait(timeout=5)
+    paused_at = time.monotonic()
+    pacer.pause_for(1.5)  # Genesys said 429 while the worker waited (longer than its slot wait)
+    thread.join(timeout=10)
 
-    assert released and released[0] >= 0.85
+    assert released and released[0] >= paused_at + 1.5
 
 
 def test_pacer_burst_is_one_at_genesys_rates_and_keeps_high_rates_exact() -> None:

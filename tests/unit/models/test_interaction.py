@@ -259,12 +259,21 @@ def mutated_interactions(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payload=mutated_interactions())
 def test_mutations_only_ever_raise_interaction_validation_errors_with_paths(payload: dict[str, Any]) -> None:
+    # the sandbox's own, separately written model of the contract is the oracle of validity
+    from genesys_sandbox.contract import InteractionRequest as ContractOracle
+
     try:
-        validate_model(InteractionRequest, payload)
+        model = validate_model(InteractionRequest, payload)
     except InteractionValidationError as error:
         assert error.errors
         assert all(field_error.path for field_error in error.errors), error
         assert all(field_error.message for field_error in error.errors), error
+        with pytest.raises(ValidationError):
+            ContractOracle.model_validate(payload)
+        return
+    wire = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert validate_model(InteractionRequest, wire) == model  # the wire form is valid and means the same
+    ContractOracle.model_validate(wire)  # and the server side of the contract accepts it
 
 
 # --- audit models -------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 task processes that get SIGKILLed, bulk runs with a fake-but-complete task context, exactly-once tallies, and the
 evidence (logs, XCom values, audit records and files, exception texts) that the secret-hygiene scan reads.
 
-Imported by ``benchmarks/chaos_scenarios.py`` (the matrix), ``benchmarks/chaos_worker.py`` (the fork server) and
-``tests/chaos`` (the short form). Everything talks to a real sandbox over loopback; every loop is bounded.
+Imported by the scenarios (``tests/chaos/scenarios/``), the matrix (``tests/chaos/matrix.py``), the fork server
+(``tests/chaos/worker.py``), the short form in ``tests/chaos`` and ``benchmarks/chaos.py`` (the full matrix).
+Everything talks to a real sandbox over loopback; every loop is bounded.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import random
 import re
 import select
 import subprocess
@@ -35,17 +35,19 @@ if str(ROOT) not in sys.path:
 import requests  # noqa: E402
 
 from genesys_sandbox import SandboxConfig, SandboxServer  # noqa: E402
-from genesys_sandbox.seeds import (  # noqa: E402
-    QUEUE_BILLING_ID,
-    QUEUE_SALES_ID,
-    QUEUE_SUPPORT_ID,
-    SKILL_BILLING_ID,
-    SKILL_ENGLISH_ID,
-    WORKTYPE_ID,
-)
+from tests.support.connections import conn_env_var, crm_connection, environment, genesys_connection  # noqa: E402
+from tests.support.context import FakeTaskInstance, task_context  # noqa: E402
+from tests.support.payloads import write_jsonl  # noqa: E402
 
 DAG_ID = "chaos"
 TASK_ID = "bulk"
+INTERACTIONS = "POST /api/v2/interactions"
+
+
+def work_dir(prefix: str) -> Path:
+    """A fresh directory of the run (under the run's private temporary directory)."""
+    return Path(tempfile.mkdtemp(prefix=f"genesys-chaos-{prefix}-"))
+
 
 # -- canaries -------------------------------------------------------------------------------------------------
 
@@ -327,48 +329,16 @@ def sandbox(canaries: Canaries, evidence: Evidence, **config: Any) -> Iterator[B
 # -- connections and environment ------------------------------------------------------------------------------
 
 
-@contextmanager
-def environment(**variables: str) -> Iterator[None]:
-    """Set environment variables for the block and restore the previous values after it."""
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def connection_env(conn_id: str, base_url: str, canaries: Canaries, **extra: Any) -> dict[str, str]:
-    """``AIRFLOW_CONN_<ID>`` for a Genesys connection to the sandbox (fast retries unless overridden)."""
-    settings: dict[str, Any] = {
-        "requests_per_minute": 1_000_000,
-        "backoff_initial": 0.05,
-        "backoff_max": 0.2,
-        "timeout": 10,
-    }
-    settings.update(extra)
-    value = json.dumps(
-        {
-            "conn_type": "genesys_cloud",
-            "login": canaries.client_id,
-            "password": canaries.client_secret,
-            "host": base_url,
-            "extra": settings,
-        }
-    )
-    return {f"AIRFLOW_CONN_{conn_id.upper()}": value}
+    """``AIRFLOW_CONN_<ID>`` for a Genesys connection to the sandbox with the canary client (fast retries)."""
+    extra.setdefault("requests_per_minute", 1_000_000)
+    value = genesys_connection(base_url, client_id=canaries.client_id, client_secret=canaries.client_secret, **extra)
+    return conn_env_var(conn_id, value)
 
 
 def crm_connection_env(conn_id: str, base_url: str, secret: str) -> dict[str, str]:
     """``AIRFLOW_CONN_<ID>`` for the sandbox's CRM receiver."""
-    value = json.dumps(
-        {"conn_type": "crm_webhook", "host": base_url, "extra": {"signing_secret": secret, "timeout": 5}}
-    )
-    return {f"AIRFLOW_CONN_{conn_id.upper()}": value}
+    return conn_env_var(conn_id, crm_connection(base_url, secret=secret))
 
 
 @contextmanager
@@ -393,59 +363,6 @@ def scenario_environment(canaries: Canaries, evidence: Evidence, base_url: str, 
 
 
 # -- items ----------------------------------------------------------------------------------------------------
-
-QUEUES = (QUEUE_SUPPORT_ID, QUEUE_SALES_ID, QUEUE_BILLING_ID)
-
-
-def items_for(kind: str, count: int, *, seed: int = 7, prefix: str = "CASE") -> list[dict[str, Any]]:
-    """``count`` valid items of ``kind``, each with its own ``external_id``."""
-    if kind == "interaction":
-        from benchmarks.datagen import rows
-
-        items = [json.loads(line) for line in rows(count, seed=seed)]
-        for number, item in enumerate(items):
-            item["external_id"] = f"{prefix}-{seed}-{number:06d}"
-        return items
-    rng = random.Random(seed)
-    result = []
-    for number in range(count):
-        external_id = f"{prefix}-{kind[:2].upper()}-{seed}-{number:06d}"
-        queue = rng.choice(QUEUES)
-        if kind == "workitem":
-            item: dict[str, Any] = {
-                "name": f"Case {external_id}",
-                "typeId": WORKTYPE_ID,
-                "queueId": queue,
-                "skillIds": [SKILL_ENGLISH_ID],
-                "priority": rng.randint(1, 10),
-                "description": "chaos matrix",
-            }
-        elif kind == "callback":
-            item = {
-                "callbackNumbers": [f"+1555{rng.randrange(10**7):07d}"],
-                "routingData": {"queueId": queue, "skillIds": [SKILL_BILLING_ID], "priority": 3},
-                "callbackUserName": "Ada Lovelace",
-                "data": {"caseId": external_id},
-            }
-        elif kind == "email":
-            item = {
-                "provider": "Acme CRM",
-                "queueId": queue,
-                "toAddress": "support@example.com",
-                "fromAddress": f"customer{number}@example.com",
-                "subject": f"About {external_id}",
-                "textBody": "Please call me back.",
-                "attributes": {"caseId": external_id},
-            }
-        else:
-            raise ValueError(f"no item generator for kind {kind!r}")
-        result.append({"external_id": external_id, **item})
-    return result
-
-
-def write_jsonl(path: Path, items: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(item, separators=(",", ":")) + "\n" for item in items), encoding="utf-8")
-    return path
 
 
 def expected_keys(kind: str, items: list[dict[str, Any]], run_id: str, *, task_id: str = TASK_ID) -> list[str]:
@@ -473,27 +390,6 @@ def tally(creates_by_key: Mapping[str, int], keys: list[str]) -> tuple[int, int]
 
 
 # -- a task context and bulk runs -----------------------------------------------------------------------------
-
-
-class FakeTaskInstance:
-    """The task-instance attributes the operators read (Airflow 3 context) and an XCom store that insists on JSON."""
-
-    def __init__(self, *, dag_id: str, task_id: str, run_id: str, map_index: int = -1, try_number: int = 1) -> None:
-        self.dag_id = dag_id
-        self.task_id = task_id
-        self.run_id = run_id
-        self.map_index = map_index
-        self.try_number = try_number
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        json.dumps(value)  # XCom values must be plain JSON
-        self.xcom[key] = value
-
-
-def task_context(ti: FakeTaskInstance) -> dict[str, Any]:
-    """An Airflow 3 task context: ``ti`` and ``run_id``; top-level ``dag_id`` / ``task_id`` are None."""
-    return {"ti": ti, "run_id": ti.run_id, "dag_id": None, "task_id": None, "logical_date": None}
 
 
 @dataclass
@@ -623,7 +519,7 @@ class ForkServer:
         self._stderr = (self.work_dir / "fork-server.log").open("w")
         env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.chaos_worker"],
+            [sys.executable, "-m", "tests.chaos.worker"],
             cwd=str(ROOT),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -689,3 +585,47 @@ def read_result(path: Path) -> dict[str, Any] | None:
         return dict(json.loads(path.read_text(encoding="utf-8")))
     except ValueError:
         return None
+
+
+# -- what several scenarios share ------------------------------------------------------------------------------
+
+
+def bulk_run(
+    evidence: Evidence,
+    work: Path,
+    *,
+    conn_id: str,
+    kind: str,
+    items: list[dict[str, Any]],
+    run_id: str,
+    try_number: int = 1,
+    prepare: Callable[[Any], None] | None = None,
+    **job: Any,
+) -> Any:
+    source = write_jsonl(work / f"{run_id}-{kind}-try{try_number}.jsonl", items)
+    return run_bulk(
+        {
+            "conn_id": conn_id,
+            "kind": kind,
+            "source": str(source),
+            "run_id": run_id,
+            "try_number": try_number,
+            "audit_dir": str(work / "audit"),
+            "max_concurrency": job.pop("max_concurrency", 8),
+            **job,
+        },
+        evidence,
+        prepare,
+    )
+
+
+def account(result: ScenarioResult, box: Any, kind: str, items: list[dict[str, Any]], run_id: str) -> tuple[int, int]:
+    duplicates, lost = tally(box.creates_by_key(kind), expected_keys(kind, items, run_id))
+    result.duplicates += duplicates
+    result.lost += lost
+    return duplicates, lost
+
+
+def audits_of(run: Any) -> list[dict[str, Any]]:
+    audits = run.xcom.get("genesys_audit")
+    return [audit for audit in audits if isinstance(audit, dict)] if isinstance(audits, list) else []

@@ -3,7 +3,7 @@
 Protocol (one JSON object per line on stdin, one answer per line on stdout):
 
 * ``{"op": "fork", "job": {...}, "env": {...}, "log": path}`` → ``{"pid": n}``: the child sets ``env``, sends
-  its stdout/stderr to ``log``, runs the bulk operator (``chaos_support.run_bulk``) and writes the result to
+  its stdout/stderr to ``log``, runs the bulk operator (``tests.chaos.harness.run_bulk``) and writes the result to
   ``job["result"]``; exit code 0 when the task succeeded, 1 when it failed.
 * ``{"op": "wait", "pid": n, "timeout": s}`` → ``{"code": c}`` (``-9`` for SIGKILL); a child still running after
   ``timeout`` seconds is killed.
@@ -28,7 +28,7 @@ def _answer(message: dict[str, Any]) -> None:
 
 
 def _child(job: dict[str, Any], env: dict[str, str], log: str) -> None:
-    from benchmarks.chaos_support import run_bulk
+    from tests.chaos.harness import run_bulk
 
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
@@ -67,7 +67,7 @@ def _wait(pid: int, timeout: float) -> int:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # warm: everything a task process needs is imported before the first fork
-    import benchmarks.chaos_support  # noqa: F401
+    import tests.chaos.harness  # noqa: F401
     from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator  # noqa: F401
 
     _answer({"ready": True})
