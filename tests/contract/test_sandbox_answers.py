@@ -3,7 +3,7 @@
 A script drives the sandbox over loopback through each route's answers: creates with every field set, records
 while queued and once assigned, query pages (partial, continued with ``after``), the bulk add job life cycle
 (``Idle`` → ``Queued`` → ``Running`` → ``Succeeded``, ``Failed``, ``Terminated``, rejected entities, a deleted
-job) and the errors (401, 400, 404, 405-free state conflicts, 415, 429). Each exchange is checked: the route
+job) and the errors (401, 400 — state conflicts included —, 404, 415, 429, 503). Each exchange is checked: the route
 must be an SDK operation, a 2xx body must conform to the operation's response model (no body when the SDK
 expects none) and an error body to ``ErrorBody``. Then every Genesys route the sandbox serves must have been
 seen answering at least once with success and once with an error.
