@@ -42,6 +42,12 @@ _GENESYS_RETRY_FIELDS: dict[str, Any] = {
         # No default here: Airflow masks the values of fields named like a token, so a default would show as ***.
         "schema": {"type": ["number", "null"], "minimum": 0},
     },
+    "interactions_contract": {
+        "label": "Host implements /api/v2/interactions",
+        "description": "Only for a gateway on a Genesys region that offers this provider's /api/v2/interactions "
+        "contract (kind='interaction'); Genesys Cloud itself does not.",
+        "schema": {"type": ["boolean", "null"], "default": False},
+    },
 }
 
 

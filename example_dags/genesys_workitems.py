@@ -1,10 +1,15 @@
 """Real Genesys Cloud records: workitems routed to a queue, one from DAG params and many in bulk add jobs.
 
 ``/api/v2/interactions`` is the contract the sandbox implements; a real Genesys Cloud org creates routable work
-as workitems (``POST /api/v2/taskmanagement/workitems``). The provider keeps each workitem's idempotency key in
-its ``externalTag`` and, whenever an earlier attempt's outcome is unknown, looks the key up before creating, so
-retries and clears never create a second workitem. ``validate_routing=True`` checks the queue and the skills in
-Genesys first (one lookup per distinct id per task run).
+as workitems (``POST /api/v2/taskmanagement/workitems``, body ``WorkitemCreate``). The provider keeps each
+workitem's idempotency key in its ``externalTag`` and, whenever an earlier attempt's outcome is unknown, looks the
+key up before creating, so retries and clears never create a second workitem. ``validate_routing=True`` checks the
+queue and the skills in Genesys first (one lookup per distinct id per task run).
+
+The backlog goes through bulk add jobs: 50 workitems per job at most (Genesys' limit; here 25), each job created
+``Idle`` and then queued, waited for in the triggerer, its results read by position. Bulk jobs take
+``WorkitemCommonCreate`` entities: no ``scoredAgents``, ``preferredAgentIds``, ``wrapupCode`` or
+``utilizationLabelId`` (the single create above takes them).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from airflow_provider_genesys.operators.workitem_jobs import GenesysBulkAddWorki
 WORKTYPE_ID = "8a9b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c01"
 SUPPORT_QUEUE_ID = "5f6a7b8c-1d2e-4f30-9a41-b2c3d4e5f601"
 ENGLISH_SKILL_ID = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e01"
+AGENT_ID = "2b3c4d5e-6f70-4a81-9b2c-3d4e5f6a7b01"
 
 WORKITEM: dict[str, Any] = {
     "name": "Refund request for order 4411",
@@ -31,6 +37,7 @@ WORKITEM: dict[str, Any] = {
     "priority": 5,
     "description": "The customer asks for a refund of a damaged item.",
     "customFields": {"orderId": "4411"},
+    "scoredAgents": [{"id": AGENT_ID, "score": 90}],  # WorkitemScoredAgentRequest: {id, score}
 }
 
 BACKLOG: list[dict[str, Any]] = [

@@ -1,4 +1,5 @@
-"""Login and API routes: ``/oauth/token``, ``/api/v2/tokens/me``, routing lookups and ``/api/v2/interactions``."""
+"""Login and API routes: ``/oauth/token``, ``/api/v2/tokens/me`` (``TokenInfo``), routing lookups, the seed
+contract ``/api/v2/interactions``."""
 
 from __future__ import annotations
 
@@ -76,12 +77,16 @@ def build_auth_router(state: SandboxState) -> APIRouter:
     async def tokens_me() -> dict[str, Any]:
         organization = {"id": seeds.ORGANIZATION_ID, "name": seeds.ORGANIZATION_NAME}
         return {
-            "id": seeds.TOKEN_SUBJECT_ID,
-            "name": seeds.OAUTH_CLIENT_NAME,
             "organization": organization,
             "homeOrganization": organization,
             "authorizedScope": ["interaction:create", "routing:readonly", "workitems", "conversations"],
-            "OAuthClient": {"id": config.client_id, "name": seeds.OAUTH_CLIENT_NAME, "organization": organization},
+            "OAuthClient": {
+                "id": config.client_id,
+                "name": seeds.OAUTH_CLIENT_NAME,
+                "authorizedGrantType": "CLIENT-CREDENTIALS",
+                "state": "active",
+                "organization": organization,
+            },
         }
 
     return router

@@ -11,6 +11,7 @@ from genesys_sandbox.api import (
     build_interactions_router,
     build_routing_router,
 )
+from genesys_sandbox.bulk_jobs import build_bulk_jobs_router
 from genesys_sandbox.config import SandboxConfig
 from genesys_sandbox.crm import build_crm_router
 from genesys_sandbox.errors import install_error_handlers
@@ -53,6 +54,7 @@ def create_app(config: SandboxConfig | None = None) -> SandboxApp:
     app.include_router(build_routing_router())
     app.include_router(build_interactions_router(state))
     app.include_router(build_platform_router(state))
+    app.include_router(build_bulk_jobs_router(state))
     app.include_router(build_admin_router(state))
     app.include_router(build_crm_router(config))
     return app

@@ -27,9 +27,9 @@ class SandboxConfig:
     :param processing_ms: time a create stays "in flight" between reserving its key and committing it.
     :param faults: initial fault settings (also restored by ``POST /_sandbox/reset``).
     :param max_body_bytes: larger request bodies are answered 413.
-    :param bulk_job_start_seconds: time a bulk add job stays ``Created`` before ``Processing``.
-    :param bulk_job_process_seconds: time a bulk add job stays ``Processing`` before ``Complete``.
-    :param bulk_max_entities: maximum entities per bulk add job.
+    :param bulk_job_start_seconds: time a queued bulk add job stays ``Queued`` before ``Running``.
+    :param bulk_job_process_seconds: time a bulk add job stays ``Running`` before it ends (``Succeeded``).
+    :param bulk_max_entities: maximum entities per bulk add job (Genesys documents 50).
     :param crm_signing_secret: Standard Webhooks secret of the CRM receiver.
     :param crm_mode: ``sync`` (answer 200) or ``async`` (answer 202 and a status URL).
     :param crm_async_delay_seconds: time an async CRM delivery takes to complete.
@@ -47,7 +47,7 @@ class SandboxConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     bulk_job_start_seconds: float = 0.2
     bulk_job_process_seconds: float = 0.5
-    bulk_max_entities: int = 100
+    bulk_max_entities: int = 50
     crm_signing_secret: str = DEFAULT_CRM_SIGNING_SECRET
     crm_mode: str = "sync"
     crm_async_delay_seconds: float = 1.0

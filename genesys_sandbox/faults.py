@@ -1,5 +1,7 @@
-"""Fault injection: latency, errors, 429s, scheduled failures, connections dropped after a commit, and hostile
-answers (what a corporate proxy or a broken gateway sends instead of the API's answer).
+"""Fault injection: latency, errors, 429s, scheduled failures, connections dropped after a commit; hostile answers
+(what a corporate proxy or a broken gateway sends instead of the API's answer); and the behaviours of real Genesys a
+client must cope with: partial query pages, bulk add jobs that end ``Failed`` or ``Terminated``, entities a job
+rejects.
 
 The settings are a :class:`FaultConfig` (the JSON of ``GET``/``PUT /_sandbox/faults``); :class:`FaultInjector`
 holds the live copy, the remaining scheduled failures and the random generator (seeded by ``seed`` so that a
@@ -41,6 +43,13 @@ class FaultConfig(BaseModel):
     :param hostile_after_commit: the request is served first (a create is stored) and its answer then replaced
         (a gateway mangling the answer); otherwise the hostile answer comes instead (a proxy that never forwarded).
     :param redirect_location: the ``Location`` of hostile redirects (another host, by default a closed port).
+    :param query_page_limit: at most this many entities per workitems query page, whatever ``pageSize`` asks
+        (Genesys: a page may hold fewer entities than asked while more exist); the rest follows with ``after``.
+    :param bulk_job_end_state: how bulk add jobs queued from now on end: ``Succeeded`` (default, creating their
+        entities), ``Failed`` or ``Terminated`` (creating nothing, with no results).
+    :param bulk_reject_rate: fraction of bulk add job entities rejected (``{"error": {"message", "code":
+        "entity.rejected"}}``) instead of created.
+    :param bulk_reject_tags: ``externalTag`` values whose bulk add job entities are rejected.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -61,6 +70,10 @@ class FaultConfig(BaseModel):
     hostile_next: int = Field(default=0, ge=0)
     hostile_after_commit: bool = False
     redirect_location: str = "http://127.0.0.1:9/sign-in"
+    query_page_limit: int | None = Field(default=None, ge=1, le=200)
+    bulk_job_end_state: Literal["Succeeded", "Failed", "Terminated"] | None = None
+    bulk_reject_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    bulk_reject_tags: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,14 @@ class FaultInjector:
             if config.hostile_rate > 0 and self._random.random() < config.hostile_rate:
                 return config.hostile_answer
             return None
+
+    def rejects_entity(self, external_tag: str | None) -> bool:
+        """Return whether a bulk add job rejects the entity carrying ``external_tag``."""
+        with self._lock:
+            config = self._config
+            if external_tag is not None and external_tag in config.bulk_reject_tags:
+                return True
+            return config.bulk_reject_rate > 0 and self._random.random() < config.bulk_reject_rate
 
     def should_drop_after_commit(self, path: str) -> bool:
         """Return whether the connection of a just-committed create to ``path`` must be dropped."""

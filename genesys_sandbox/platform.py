@@ -1,32 +1,31 @@
-"""Real Genesys Cloud create endpoints: workitems (single, query, bulk add jobs), callbacks, inbound emails.
+"""Real Genesys Cloud create endpoints: workitems (single, get, query), callbacks, inbound emails.
 
-None of them takes an ``Idempotency-Key``; a client makes its creates idempotent by writing its key into the
-record (docs/genesys-api.md), and the ledger counts records per key to show any duplicate:
+Bulk add jobs live in :mod:`genesys_sandbox.bulk_jobs`. Shapes are the official SDK's (``PureCloudPlatformClientV2``
+269, held to it by the contract tests). None of these endpoints takes an ``Idempotency-Key``; a client makes its
+creates idempotent by writing its key into the record (docs/genesys-api.md), and the ledger counts records per
+key to show any duplicate:
 
 * workitems by ``externalTag``;
 * callbacks by ``data["genesysIdempotencyKey"]`` and emails by ``attributes["genesysIdempotencyKey"]``.
 
 Shapes served here:
 
-* ``POST /api/v2/taskmanagement/workitems`` (``WorkitemCreate``) → 201 ``Workitem``. Besides Genesys' references
-  (``type``, ``queue``, ``workbin``, ``status``, ``skills``) it carries the flat ids (``typeId``, ``queueId``,
-  ``workbinId``, ``statusId``, ``skillIds``) for convenience. ``assignmentState`` is ``AcdStarted`` while queued
-  and ``Connected`` once the simulated ACD assigned it.
-* ``POST /api/v2/taskmanagement/workitems/query`` → ``{"entities": [...], "cursor": "..."}`` (``cursor`` only when
-  there is a next page; pass it back as ``after``).
-* ``POST /api/v2/taskmanagement/workitems/bulk/add/jobs`` ``{"entities": [WorkitemCreate, ...]}`` → 202 ``BulkJob``
-  ``{id, state, totalCount, successfulCount, failedCount, dateCreated, dateStarted, dateFinished, selfUri}``;
-  the state goes ``Created`` → ``Processing`` → ``Complete`` (``bulk_job_start_seconds`` and
-  ``bulk_job_process_seconds``); workitems are created when the job completes.
-  ``GET .../bulk/add/jobs/{id}/results`` → ``{"id", "state", "entities": [...]}`` with, once ``Complete``, one
-  entry per submitted entity, in order: ``{"index": i, "workitem": Workitem}`` or ``{"index": i, "error":
-  ErrorBody}`` (an empty list before that).
-* ``POST /api/v2/conversations/callbacks`` → 200 ``{"conversation": {"id", "selfUri"}, "callbackIdentifiers":
-  [{"type", "id"}]}``; ``POST /api/v2/conversations/emails`` → 200 ``EmailConversation``
-  ``{id, participants, selfUri}``; ``GET /api/v2/conversations/{id}`` → ``{id, startTime, participants,
-  selfUri}`` whose customer participant carries the ``attributes`` (the callback's ``data`` or the email's
+* ``POST /api/v2/taskmanagement/workitems`` (``WorkitemCreate``; ``scoredAgents`` as ``{id, score}``) → 201
+  ``Workitem``, which carries references — ``type``, ``queue``, ``workbin``, ``status``, ``skills``,
+  ``language``, ``assignee``, ``scoredAgents [{agent: {id}, score}]``… — never flat ids. ``assignmentState`` is
+  ``AcdStarted`` while queued and ``Connected`` once the simulated ACD assigned it.
+* ``POST /api/v2/taskmanagement/workitems/query`` (``WorkitemQueryPostRequest``) →
+  ``WorkitemPostQueryEntityListing {entities, after}``: ``after`` only when more entities match; pass it back.
+  A page holds at most ``pageSize`` entities, and at most the fault setting ``query_page_limit`` (partial pages,
+  as Genesys allows). ``select: "Count"`` answers ``{count}``.
+* ``POST /api/v2/conversations/callbacks`` (``CreateCallbackCommand``; ``routingData.scoredAgents`` as
+  ``{agent: {id}, score}``) → 200 ``CreateCallbackResponse``; ``POST /api/v2/conversations/emails`` → 200
+  ``EmailConversation`` (flat ``EmailMediaParticipant`` participants); ``GET /api/v2/conversations/{id}`` →
+  ``Conversation`` whose customer participant carries the ``attributes`` (the callback's ``data`` or the email's
   ``attributes``); an ``agent`` participant appears once the ACD assigned it.
 * ``GET /_sandbox/conversations?attribute=NAME&value=V`` → ``{"entities": [conversation, ...]}``.
+
+Dates are written as Genesys writes them: ``yyyy-MM-ddTHH:mm:ss.mmmZ``.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import base64
 import binascii
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -45,35 +44,55 @@ from starlette.responses import JSONResponse, Response
 
 from genesys_sandbox import seeds
 from genesys_sandbox.common import created_response, read_json, validate_body
-from genesys_sandbox.errors import SandboxHTTPError, error_body
+from genesys_sandbox.errors import SandboxHTTPError
 from genesys_sandbox.middleware import DroppedResponse
 from genesys_sandbox.state import SandboxState, StoredRecord, utc_now_iso
 
 IDEMPOTENCY_ATTRIBUTE = "genesysIdempotencyKey"
 MIN_WORKITEM_PRIORITY, MAX_WORKITEM_PRIORITY = -25_000_000, 25_000_000
+MAX_DAYS_AHEAD = 365
 MAX_QUERY_PAGE_SIZE = 200
 MAX_QUERY_FILTERS = 3
+UUID_PATTERN = r"^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$"
 QUERY_ANCHOR_FIELDS = frozenset({"typeId", "workbinId", "queueId", "assigneeId"})
-QUERY_FIELDS = QUERY_ANCHOR_FIELDS | frozenset(
-    {"externalTag", "statusId", "statusCategory", "name", "priority", "languageId", "externalContactId"}
-)
+#: Filter name -> where a ``Workitem`` holds the value (the sandbox's subset of the documented filter names).
+QUERY_FIELDS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "id": lambda workitem: workitem.get("id"),
+    "typeId": lambda workitem: (workitem.get("type") or {}).get("id"),
+    "workbinId": lambda workitem: (workitem.get("workbin") or {}).get("id"),
+    "queueId": lambda workitem: (workitem.get("queue") or {}).get("id"),
+    "assigneeId": lambda workitem: (workitem.get("assignee") or {}).get("id"),
+    "statusId": lambda workitem: (workitem.get("status") or {}).get("id"),
+    "languageId": lambda workitem: (workitem.get("language") or {}).get("id"),
+    "externalContactId": lambda workitem: (workitem.get("externalContact") or {}).get("id"),
+    "statusCategory": lambda workitem: workitem.get("statusCategory"),
+    "externalTag": lambda workitem: workitem.get("externalTag"),
+    "name": lambda workitem: workitem.get("name"),
+    "priority": lambda workitem: workitem.get("priority"),
+}
+#: The SDK's ``WorkitemFilter.operator`` values; the sandbox evaluates EQ and IN and refuses the others.
+SDK_QUERY_OPERATORS = frozenset({"EQ", "NEQ", "GT", "LT", "GTE", "LTE", "IN", "CONTAINS", "BETWEEN", "BEGINS_WITH"})
 QUERY_OPERATORS = frozenset({"EQ", "IN"})
-BULK_JOBS_KEY = "bulk_add_jobs"
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` as Genesys writes date-times: UTC, milliseconds, ``Z``."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class ScoredAgent(_Body):
-    """An agent and its routing score."""
+class WorkitemScoredAgentRequest(_Body):
+    """``WorkitemScoredAgentRequest``: an agent id and its score 0..100."""
 
-    agentId: str = Field(min_length=1)
+    id: str = Field(pattern=UUID_PATTERN)
     score: int = Field(ge=0, le=100)
 
 
-class WorkitemCreate(_Body):
-    """Body of ``POST /api/v2/taskmanagement/workitems`` (Genesys ``WorkitemCreate``)."""
+class WorkitemCommonCreate(_Body):
+    """``WorkitemCommonCreate``: a workitem as a bulk add job takes it."""
 
     name: str = Field(min_length=3, max_length=256)
     typeId: str = Field(min_length=1)
@@ -82,76 +101,106 @@ class WorkitemCreate(_Body):
     priority: int | None = Field(default=None, ge=MIN_WORKITEM_PRIORITY, le=MAX_WORKITEM_PRIORITY, strict=True)
     dateDue: datetime | None = None
     dateExpires: datetime | None = None
-    durationSeconds: int | None = Field(default=None, ge=0)
+    durationSeconds: int | None = Field(default=None, ge=0, le=MAX_DAYS_AHEAD * 86_400)
     ttl: int | None = Field(default=None, ge=0)
     statusId: str | None = None
     workbinId: str | None = None
     autoStatusTransition: bool | None = None
-    assigneeId: str | None = None
+    assigneeId: str | None = Field(default=None, pattern=UUID_PATTERN)
     externalContactId: str | None = None
     externalTag: str | None = Field(default=None, max_length=1024)
-    queueId: str | None = None
+    queueId: str | None = Field(default=None, pattern=UUID_PATTERN)
     skillIds: list[str] = Field(default_factory=list, max_length=50)
     scriptId: str | None = None
-    preferredAgentIds: list[str] = Field(default_factory=list, max_length=50)
     customFields: dict[str, Any] | None = None
-    utilizationLabelId: str | None = None
-    scoredAgents: list[ScoredAgent] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
-    def _expiry_within_a_year(self) -> WorkitemCreate:
-        if self.dateExpires is not None:
-            expires = self.dateExpires if self.dateExpires.tzinfo else self.dateExpires.replace(tzinfo=timezone.utc)
-            if expires > datetime.now(timezone.utc) + timedelta(days=365):
-                raise ValueError("dateExpires: must be at most 365 days in the future")
+    def _dates_within_a_year(self) -> WorkitemCommonCreate:
+        latest = datetime.now(timezone.utc) + timedelta(days=MAX_DAYS_AHEAD)
+        for name in ("dateDue", "dateExpires"):
+            moment = getattr(self, name)
+            if moment is not None and (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)) > latest:
+                raise ValueError(f"{name}: must be at most {MAX_DAYS_AHEAD} days in the future")
+        if self.ttl is not None and self.ttl > latest.timestamp():
+            raise ValueError(f"ttl: must be at most {MAX_DAYS_AHEAD} days in the future")
         return self
 
 
+class WorkitemCreate(WorkitemCommonCreate):
+    """``WorkitemCreate``: body of ``POST /api/v2/taskmanagement/workitems``."""
+
+    wrapupCode: str | None = None
+    utilizationLabelId: str | None = None
+    preferredAgentIds: list[str] = Field(default_factory=list, max_length=50)
+    scoredAgents: list[WorkitemScoredAgentRequest] = Field(default_factory=list, max_length=20)
+
+
+class QuerySort(_Body):
+    """``WorkitemQuerySort``."""
+
+    name: Literal["dateDue", "priority"]
+    ascending: bool | None = None
+
+
 class QueryFilter(_Body):
-    """One filter of a workitems query."""
+    """``WorkitemFilter``: one filter of a workitems query."""
 
     name: str
-    type: str = "String"
+    type: Literal["String", "Int"] = "String"
     operator: str
     values: list[Any] = Field(min_length=1)
 
 
 class WorkitemQuery(_Body):
-    """Body of ``POST /api/v2/taskmanagement/workitems/query``."""
+    """``WorkitemQueryPostRequest``: body of ``POST /api/v2/taskmanagement/workitems/query``."""
 
     filters: list[QueryFilter] = Field(min_length=1)
-    sort: dict[str, Any] | None = None
+    sort: QuerySort | None = None
     pageSize: int = Field(default=25, ge=1, le=MAX_QUERY_PAGE_SIZE)
     after: str | None = None
-    select: list[str] | None = None
+    select: Literal["Count"] | None = None
+    attributes: list[str] | None = None
     expands: list[str] | None = None
 
 
-class BulkAddRequest(_Body):
-    """Body of ``POST /api/v2/taskmanagement/workitems/bulk/add/jobs`` (entities are validated one by one)."""
+class AgentRef(_Body):
+    """``DomainEntityRef`` of an agent."""
 
-    entities: list[Any] = Field(min_length=1)
+    id: str = Field(min_length=1)
+    name: str | None = None
+    selfUri: str | None = None
+
+
+class ScoredAgent(_Body):
+    """``ScoredAgent`` of a callback's routing data: ``{agent: {id}, score}``."""
+
+    agent: AgentRef
+    score: int = Field(ge=0, le=100)
 
 
 class CallbackRoutingData(_Body):
-    """``routingData`` of a callback."""
+    """``RoutingData`` of a callback."""
 
     queueId: str | None = None
     languageId: str | None = None
     label: str | None = None
     priority: int | None = None
     skillIds: list[str] = Field(default_factory=list)
+    skillExpression: str | None = None
     preferredAgentIds: list[str] = Field(default_factory=list)
     scoredAgents: list[ScoredAgent] = Field(default_factory=list, max_length=20)
     routingFlags: list[str] = Field(default_factory=list)
 
 
 class CreateCallbackCommand(_Body):
-    """Body of ``POST /api/v2/conversations/callbacks``."""
+    """``CreateCallbackCommand``: body of ``POST /api/v2/conversations/callbacks``."""
 
     scriptId: str | None = None
     queueId: str | None = None
     routingData: CallbackRoutingData | None = None
+    customerFirstCallbackDeliveryMode: (
+        Literal["UseQueueSetting", "UseAgentReservation", "NoAgentReservation"] | None
+    ) = None
     callbackUserName: str | None = None
     callbackNumbers: list[str] = Field(min_length=1)
     callbackScheduledTime: datetime | None = None
@@ -169,12 +218,13 @@ class CreateCallbackCommand(_Body):
 
 
 class CreateEmailRequest(_Body):
-    """Body of ``POST /api/v2/conversations/emails`` (an inbound, routed email)."""
+    """``CreateEmailRequest``: body of ``POST /api/v2/conversations/emails`` (an inbound, routed email)."""
 
     queueId: str | None = None
     flowId: str | None = None
     provider: str = Field(min_length=1)
     skillIds: list[str] = Field(default_factory=list)
+    skillExpression: str | None = None
     languageId: str | None = None
     priority: int | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
@@ -187,6 +237,7 @@ class CreateEmailRequest(_Body):
     htmlBody: str | None = None
     textBody: str | None = None
     externalContactId: str | None = None
+    utilizationLabel: str | None = Field(default=None, max_length=36)
 
     @model_validator(mode="after")
     def _rules(self) -> CreateEmailRequest:
@@ -231,60 +282,63 @@ def _check_references(
 # -- workitems -----------------------------------------------------------------------------------------------
 
 
-def _ref(entity_id: str | None, collection: str) -> dict[str, Any] | None:
+def _ref(entity_id: str | None, collection: str, name: str | None = None) -> dict[str, Any] | None:
     if not entity_id:
         return None
-    return {"id": entity_id, "selfUri": f"/api/v2/{collection}/{entity_id}"}
+    ref = {"id": entity_id, "selfUri": f"/api/v2/{collection}/{entity_id}"}
+    return {**ref, "name": name} if name else ref
 
 
-def _workitem_body(request: WorkitemCreate, workitem_id: str) -> dict[str, Any]:
-    """Build the stored representation of a new workitem (defaults from its worktype)."""
+def _names(table: tuple[dict[str, Any], ...]) -> dict[str, str]:
+    return {entity["id"]: entity["name"] for entity in table}
+
+
+_QUEUE_NAMES, _SKILL_NAMES, _WORKBIN_NAMES = _names(seeds.QUEUES), _names(seeds.SKILLS), _names(seeds.WORKBINS)
+
+
+def _workitem_body(request: WorkitemCommonCreate, workitem_id: str) -> dict[str, Any]:
+    """Build the stored ``Workitem`` of a new workitem (defaults from its worktype; references, no flat ids)."""
     worktype = next(worktype for worktype in seeds.WORKTYPES if worktype["id"] == request.typeId.lower())
-    queue_id = request.queueId or worktype["defaultQueueId"]
-    workbin_id = request.workbinId or worktype["defaultWorkbinId"]
-    status_id = request.statusId or worktype["defaultStatusId"]
-    status = seeds.WORKTYPE_STATUSES[status_id.lower()]
+    queue_id = (request.queueId or worktype["defaultQueueId"]).lower()
+    workbin_id = (request.workbinId or worktype["defaultWorkbinId"]).lower()
+    status = seeds.WORKTYPE_STATUSES[(request.statusId or worktype["defaultStatusId"]).lower()]
     now = utc_now_iso()
     worktype_uri = f"/api/v2/taskmanagement/worktypes/{worktype['id']}"
+    routed = request if isinstance(request, WorkitemCreate) else None
     return {
         "id": workitem_id,
         "name": request.name,
-        "division": {"id": "*", "name": "Home"},
-        "type": {
-            "id": worktype["id"],
-            "name": worktype["name"],
-            "selfUri": worktype_uri,
-        },
-        "typeId": worktype["id"],
+        "division": {"id": "*", "name": "Home", "selfUri": "/api/v2/authorization/divisions/*"},
+        "type": {"id": worktype["id"], "name": worktype["name"], "selfUri": worktype_uri},
         "description": request.description,
         "language": _ref(request.languageId, "routing/languages"),
+        "utilizationLabel": _ref(routed.utilizationLabelId if routed else None, "routing/utilization/labels"),
         "priority": request.priority if request.priority is not None else 0,
         "dateCreated": now,
         "dateModified": now,
-        "dateDue": request.dateDue.isoformat() if request.dateDue else None,
-        "dateExpires": request.dateExpires.isoformat() if request.dateExpires else None,
+        "dateDue": iso(request.dateDue) if request.dateDue else None,
+        "dateExpires": iso(request.dateExpires) if request.dateExpires else None,
         "durationSeconds": request.durationSeconds,
         "ttl": request.ttl,
-        "status": {
-            "id": status["id"],
-            "name": status["name"],
-            "selfUri": f"{worktype_uri}/statuses/{status['id']}",
-        },
-        "statusId": status["id"],
+        "status": {"id": status["id"], "name": status["name"], "selfUri": f"{worktype_uri}/statuses/{status['id']}"},
         "statusCategory": status["category"],
-        "workbin": _ref(workbin_id, "taskmanagement/workbins"),
-        "workbinId": workbin_id,
+        "dateStatusChanged": now,
+        "workbin": _ref(workbin_id, "taskmanagement/workbins", _WORKBIN_NAMES.get(workbin_id)),
         "assignee": _ref(request.assigneeId, "users"),
         "externalContact": _ref(request.externalContactId, "externalcontacts/contacts"),
         "externalTag": request.externalTag,
-        "queue": _ref(queue_id, "routing/queues"),
-        "queueId": queue_id,
-        "skills": [_ref(skill_id, "routing/skills") for skill_id in request.skillIds],
-        "skillIds": list(request.skillIds),
-        "preferredAgents": [_ref(agent_id, "users") for agent_id in request.preferredAgentIds],
+        "queue": _ref(queue_id, "routing/queues", _QUEUE_NAMES.get(queue_id)),
+        "skills": [
+            _ref(skill_id, "routing/skills", _SKILL_NAMES.get(skill_id.lower())) for skill_id in request.skillIds
+        ],
+        "preferredAgents": [_ref(agent_id, "users") for agent_id in (routed.preferredAgentIds if routed else [])],
         "autoStatusTransition": request.autoStatusTransition if request.autoStatusTransition is not None else True,
         "customFields": request.customFields,
-        "scoredAgents": [agent.model_dump() for agent in request.scoredAgents],
+        "scoredAgents": [
+            {"agent": _ref(agent.id, "users"), "score": agent.score}
+            for agent in (routed.scoredAgents if routed else [])
+        ],
+        "script": _ref(request.scriptId, "scripts"),
         "selfUri": f"/api/v2/taskmanagement/workitems/{workitem_id}",
     }
 
@@ -297,23 +351,24 @@ def _workitem_view(record: StoredRecord, state: str) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def _validated_workitem(payload: Any, *, prefix: str = "") -> WorkitemCreate:
-    request = validate_body(WorkitemCreate, payload, prefix=prefix)
+def validated_workitem(payload: Any, model: type[WorkitemCommonCreate] = WorkitemCreate) -> WorkitemCommonCreate:
+    """Validate one workitem body against ``model`` and the seeded worktype, status, workbin, queue and skills."""
+    request = validate_body(model, payload)
     type_error = None
     if request.typeId.lower() not in seeds.WORKTYPE_IDS:
-        type_error = _unknown(f"{prefix}.typeId" if prefix else "typeId", "worktype", request.typeId)
+        type_error = _unknown("typeId", "worktype", request.typeId)
     elif request.statusId and request.statusId.lower() not in seeds.WORKTYPE_STATUSES:
-        type_error = _unknown(f"{prefix}.statusId" if prefix else "statusId", "status", request.statusId)
+        type_error = _unknown("statusId", "status", request.statusId)
     elif request.workbinId and request.workbinId.lower() not in seeds.WORKBIN_IDS:
-        type_error = _unknown(f"{prefix}.workbinId" if prefix else "workbinId", "workbin", request.workbinId)
-    dot = f"{prefix}." if prefix else ""
+        type_error = _unknown("workbinId", "workbin", request.workbinId)
     _check_references(
-        queue_ids={f"{dot}queueId": request.queueId}, skill_ids={f"{dot}skillIds": request.skillIds}, extra=type_error
+        queue_ids={"queueId": request.queueId}, skill_ids={"skillIds": request.skillIds}, extra=type_error
     )
     return request
 
 
-def _new_workitem(request: WorkitemCreate) -> StoredRecord:
+def new_workitem(request: WorkitemCommonCreate) -> StoredRecord:
+    """A new workitem record of ``request`` (not stored yet)."""
     workitem_id = str(uuid.uuid4())
     return StoredRecord(
         kind="workitem",
@@ -352,8 +407,12 @@ def _check_query(query: WorkitemQuery) -> None:
     for index, query_filter in enumerate(query.filters):
         if query_filter.name not in QUERY_FIELDS:
             problems.append((f"filters[{index}].name", f"{query_filter.name!r} is not a filterable field"))
-        if query_filter.operator not in QUERY_OPERATORS:
-            problems.append((f"filters[{index}].operator", f"unsupported operator {query_filter.operator!r}"))
+        if query_filter.operator not in SDK_QUERY_OPERATORS:
+            problems.append((f"filters[{index}].operator", f"{query_filter.operator!r} is not an operator"))
+        elif query_filter.operator not in QUERY_OPERATORS:
+            problems.append(
+                (f"filters[{index}].operator", f"the sandbox evaluates only EQ and IN, not {query_filter.operator!r}")
+            )
         elif query_filter.operator == "EQ" and len(query_filter.values) != 1:
             problems.append((f"filters[{index}].values", "EQ takes exactly one value"))
     if not any(f.operator == "EQ" and f.name in QUERY_ANCHOR_FIELDS for f in query.filters):
@@ -369,92 +428,18 @@ def _check_query(query: WorkitemQuery) -> None:
 
 def _matches(workitem: dict[str, Any], query: WorkitemQuery) -> bool:
     for query_filter in query.filters:
-        actual = workitem.get(query_filter.name)
-        if query_filter.name == "assigneeId":
-            actual = (workitem.get("assignee") or {}).get("id")
-        elif query_filter.name == "languageId":
-            actual = (workitem.get("language") or {}).get("id")
-        elif query_filter.name == "externalContactId":
-            actual = (workitem.get("externalContact") or {}).get("id")
+        actual = QUERY_FIELDS[query_filter.name](workitem)
         if actual is None or str(actual).lower() not in {str(value).lower() for value in query_filter.values}:
             return False
     return True
 
 
-# -- bulk add jobs -------------------------------------------------------------------------------------------
-
-
-@dataclass
-class BulkJob:
-    """A bulk add job: validated entities now, workitems created when it completes."""
-
-    id: str
-    created_at: float
-    date_created: datetime
-    start_after: float
-    finish_after: float
-    entities: list[WorkitemCreate | SandboxHTTPError]
-    results: list[dict[str, Any]] | None = None
-    record_ids: list[str] = field(default_factory=list)
-
-    def current_state(self) -> str:
-        """Return ``Created``, ``Processing`` or ``Complete`` by elapsed time."""
-        elapsed = time.monotonic() - self.created_at
-        if elapsed >= self.finish_after:
-            return "Complete"
-        if elapsed >= self.start_after:
-            return "Processing"
-        return "Created"
-
-    def view(self) -> dict[str, Any]:
-        """Return the ``BulkJob`` representation."""
-        state = self.current_state()
-        failed = sum(1 for entity in self.entities if isinstance(entity, SandboxHTTPError))
-        done = state == "Complete"
-        started = state != "Created"
-        return {
-            "id": self.id,
-            "state": state,
-            "totalCount": len(self.entities),
-            "successfulCount": len(self.entities) - failed if done else 0,
-            "failedCount": failed if done else 0,
-            "dateCreated": _iso(self.date_created),
-            "dateStarted": _iso(self.date_created + timedelta(seconds=self.start_after)) if started else None,
-            "dateFinished": _iso(self.date_created + timedelta(seconds=self.finish_after)) if done else None,
-            "selfUri": f"/api/v2/taskmanagement/workitems/bulk/add/jobs/{self.id}",
-        }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _advance(state: SandboxState, job: BulkJob) -> None:
-    """Create the workitems of a job that has completed (once)."""
-    with state.lock:
-        if job.results is not None or job.current_state() != "Complete":
-            return
-        results: list[dict[str, Any]] = []
-        for index, entity in enumerate(job.entities):
-            if isinstance(entity, SandboxHTTPError):
-                error = error_body(entity.status, code=entity.code, message=entity.message, details=entity.details)
-                results.append({"index": index, "error": error})
-                continue
-            record = state.store_record(_new_workitem(entity))
-            job.record_ids.append(record.id)
-            results.append({"index": index, "workitemId": record.id})
-        job.results = results
-
-
-def _jobs(state: SandboxState) -> dict[str, BulkJob]:
-    with state.lock:
-        jobs: dict[str, BulkJob] = state.extras.setdefault(BULK_JOBS_KEY, {})
-        return jobs
-
-
-def _advance_all(state: SandboxState) -> None:
-    for job in list(_jobs(state).values()):
-        _advance(state, job)
+def _sorted(workitems: list[dict[str, Any]], sort: QuerySort | None) -> list[dict[str, Any]]:
+    if sort is None:
+        return workitems
+    return sorted(
+        workitems, key=lambda item: (item.get(sort.name) is None, item.get(sort.name)), reverse=sort.ascending is False
+    )
 
 
 # -- conversations -------------------------------------------------------------------------------------------
@@ -476,21 +461,28 @@ def _conversation_body(
     }
 
 
+def _present(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _conversation_view(record: StoredRecord, state: str) -> dict[str, Any]:
+    """``Conversation``: customer, ACD and (once assigned) agent participants, each with its media list."""
     body = record.body
     media_list = "callbacks" if body["media"] == "callback" else "emails"
     assigned = state == "assigned"
     participants: list[dict[str, Any]] = [
         {
             "id": body["customerParticipantId"],
+            "startTime": body["startTime"],
             "purpose": "customer",
             "attributes": dict(body["attributes"]),
-            media_list: [{"state": "connected", **body.get("customerMedia", {})}],
+            media_list: [_present({"state": "connected", **body.get("customerMedia", {})})],
         },
         {
             "id": body["acdParticipantId"],
+            "startTime": body["startTime"],
             "purpose": "acd",
-            "queueId": body["queueId"],
+            "queueId": body["queueId"] or None,
             media_list: [{"state": "disconnected" if assigned else "connected"}],
         },
     ]
@@ -500,16 +492,56 @@ def _conversation_view(record: StoredRecord, state: str) -> dict[str, Any]:
                 "id": body["agentParticipantId"],
                 "purpose": "agent",
                 "userId": seeds.AGENT_USER_ID,
-                "queueId": body["queueId"],
+                "queueId": body["queueId"] or None,
                 media_list: [{"state": "alerting"}],
             }
         )
     return {
         "id": body["id"],
         "startTime": body["startTime"],
-        "participants": participants,
-        "divisions": [{"division": {"id": "*"}, "entities": []}],
+        "participants": [_present(participant) for participant in participants],
+        "divisions": [{"division": {"id": "*", "selfUri": "/api/v2/authorization/divisions/*"}, "entities": []}],
         "selfUri": f"/api/v2/conversations/{body['id']}",
+    }
+
+
+def _email_conversation(record: StoredRecord, state: str) -> dict[str, Any]:
+    """``EmailConversation``: the answer of ``POST /api/v2/conversations/emails`` (flat email participants)."""
+    body = record.body
+    media = body.get("customerMedia", {})
+    participants = [
+        _present(
+            {
+                "id": body["customerParticipantId"],
+                "startTime": body["startTime"],
+                "purpose": "customer",
+                "state": "connected",
+                "direction": "inbound",
+                "address": body.get("fromAddress"),
+                "attributes": dict(body["attributes"]),
+                "provider": media.get("provider"),
+                "subject": media.get("subject"),
+                "messagesSent": 1,
+            }
+        ),
+        _present(
+            {
+                "id": body["acdParticipantId"],
+                "startTime": body["startTime"],
+                "purpose": "acd",
+                "state": "connected",
+                "direction": "inbound",
+                "queue": _ref(body["queueId"] or None, "routing/queues"),
+                "provider": media.get("provider"),
+                "subject": media.get("subject"),
+            }
+        ),
+    ]
+    return {
+        "id": body["id"],
+        "participants": participants,
+        "divisions": [{"division": {"id": "*", "selfUri": "/api/v2/authorization/divisions/*"}, "entities": []}],
+        "selfUri": f"/api/v2/conversations/emails/{body['id']}",
     }
 
 
@@ -523,13 +555,11 @@ def _conversation_matches(record: StoredRecord, attribute: str, value: str) -> b
 def build_platform_router(state: SandboxState) -> APIRouter:
     """Return the router of workitems, callbacks, emails and conversations (plus their admin search)."""
     router = APIRouter()
-    config = state.config
-    state.refreshers.append(lambda: _advance_all(state))
 
     @router.post("/api/v2/taskmanagement/workitems")
     async def create_workitem(request: Request) -> Response:
-        workitem = _validated_workitem(await read_json(request))
-        record = state.store_record(_new_workitem(workitem))
+        workitem = validated_workitem(await read_json(request))
+        record = state.store_record(new_workitem(workitem))
         return created_response(request, state, record, status=201)
 
     @router.post("/api/v2/taskmanagement/workitems/query")
@@ -537,71 +567,23 @@ def build_platform_router(state: SandboxState) -> APIRouter:
         query = validate_body(WorkitemQuery, await read_json(request))
         _check_query(query)
         offset = _decode_cursor(query.after) if query.after else 0
-        _advance_all(state)
-        matching = [state.render(record) for record in state.iter_records("workitem") if _matches(record.body, query)]
-        page = matching[offset : offset + query.pageSize]
-        result: dict[str, Any] = {"entities": page}
-        if offset + query.pageSize < len(matching):
-            result["cursor"] = _encode_cursor(offset + query.pageSize)
-        return result
-
-    @router.post("/api/v2/taskmanagement/workitems/bulk/add/jobs")
-    async def create_bulk_add_job(request: Request) -> Response:
-        bulk = validate_body(BulkAddRequest, await read_json(request))
-        if len(bulk.entities) > config.bulk_max_entities:
-            raise SandboxHTTPError(
-                400,
-                code="constraint.validation",
-                message=f"entities: at most {config.bulk_max_entities} entities per job.",
-                details=[{"errorCode": "constraint.validation", "fieldName": "entities"}],
-            )
-        entities: list[WorkitemCreate | SandboxHTTPError] = []
-        for payload in bulk.entities:
-            try:
-                entities.append(_validated_workitem(payload))
-            except SandboxHTTPError as exc:
-                entities.append(exc)
-        job = BulkJob(
-            id=str(uuid.uuid4()),
-            created_at=time.monotonic(),
-            date_created=datetime.now(timezone.utc),
-            start_after=config.bulk_job_start_seconds,
-            finish_after=config.bulk_job_start_seconds + config.bulk_job_process_seconds,
-            entities=entities,
+        state.refresh()  # bulk add jobs due to finish create their workitems first
+        matching = _sorted(
+            [state.render(record) for record in state.iter_records("workitem") if _matches(record.body, query)],
+            query.sort,
         )
-        with state.lock:
-            _jobs(state)[job.id] = job
-        if state.faults.should_drop_after_commit(request.url.path):
-            return DroppedResponse()
-        return JSONResponse(job.view(), status_code=202)
-
-    def _job(job_id: str) -> BulkJob:
-        job = _jobs(state).get(job_id)
-        if job is None:
-            raise SandboxHTTPError(404, message=f"The bulk add job {job_id} was not found.")
-        _advance(state, job)
-        return job
-
-    @router.get("/api/v2/taskmanagement/workitems/bulk/add/jobs/{job_id}")
-    async def get_bulk_add_job(job_id: str) -> dict[str, Any]:
-        return _job(job_id).view()
-
-    @router.get("/api/v2/taskmanagement/workitems/bulk/add/jobs/{job_id}/results")
-    async def get_bulk_add_job_results(job_id: str) -> dict[str, Any]:
-        job = _job(job_id)
-        entries: list[dict[str, Any]] = []
-        for result in job.results or []:
-            if "workitemId" in result:
-                record = state.get_record(result["workitemId"], kind="workitem")
-                workitem = state.render(record) if record is not None else {"id": result["workitemId"]}
-                entries.append({"index": result["index"], "workitem": workitem})
-            else:
-                entries.append(result)
-        return {"id": job.id, "state": job.current_state(), "entities": entries}
+        if query.select == "Count":
+            return {"count": len(matching)}
+        limit = state.faults.snapshot().query_page_limit
+        size = min(query.pageSize, limit) if limit else query.pageSize
+        result: dict[str, Any] = {"entities": matching[offset : offset + size]}
+        if offset + size < len(matching):
+            result["after"] = _encode_cursor(offset + size)
+        return result
 
     @router.get("/api/v2/taskmanagement/workitems/{workitem_id}")
     async def get_workitem(workitem_id: str) -> dict[str, Any]:
-        _advance_all(state)
+        state.refresh()
         record = state.get_record(workitem_id, kind="workitem")
         if record is None:
             raise SandboxHTTPError(404, message=f"The workitem {workitem_id} was not found.")
@@ -626,9 +608,12 @@ def build_platform_router(state: SandboxState) -> APIRouter:
                 "customerMedia": {
                     "callbackNumbers": list(command.callbackNumbers),
                     "callbackUserName": command.callbackUserName,
-                    "callbackScheduledTime": command.callbackScheduledTime.isoformat()
+                    "callbackScheduledTime": iso(command.callbackScheduledTime)
                     if command.callbackScheduledTime
                     else None,
+                    "callerId": command.callerId,
+                    "callerIdName": command.callerIdName,
+                    "scriptId": command.scriptId,
                 }
             },
         )
@@ -667,6 +652,7 @@ def build_platform_router(state: SandboxState) -> APIRouter:
             email.attributes,
             {
                 "customerMedia": {"subject": email.subject, "provider": email.provider},
+                "fromAddress": email.fromAddress,
                 "flowId": email.flowId,
             },
         )
@@ -680,7 +666,9 @@ def build_platform_router(state: SandboxState) -> APIRouter:
                 view=_conversation_view,
             )
         )
-        return created_response(request, state, record, status=200)
+        if state.faults.should_drop_after_commit(request.url.path):
+            return DroppedResponse()
+        return JSONResponse(_email_conversation(record, "queued"), status_code=200)
 
     @router.get("/api/v2/conversations/{conversation_id}")
     async def get_conversation(conversation_id: str) -> dict[str, Any]:
@@ -703,10 +691,12 @@ def build_platform_router(state: SandboxState) -> APIRouter:
 
 __all__ = [
     "IDEMPOTENCY_ATTRIBUTE",
-    "BulkJob",
     "CreateCallbackCommand",
     "CreateEmailRequest",
+    "WorkitemCommonCreate",
     "WorkitemCreate",
     "WorkitemQuery",
     "build_platform_router",
+    "new_workitem",
+    "validated_workitem",
 ]

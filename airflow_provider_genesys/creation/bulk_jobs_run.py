@@ -1,4 +1,12 @@
-"""A run of workitem bulk add jobs: validate, look earlier tries up, submit batches, read results, report.
+"""A run of workitem bulk add jobs: validate, settle earlier tries, submit and queue jobs, read results, report.
+
+Exactly once (docs/genesys-api.md, "Workitem bulk add jobs"): a job creates nothing until it is queued, so the
+queueing is the commit. Before queueing a job, the run writes it — id and the keys of its entities, in order —
+to the task's job log (``<state dir>/<dag>/<run>/<task>/bulk-jobs-workitem.jsonl``, synced to disk). A later
+execution of the same task instance (a retry, a clear) first settles every job of the log: an ``Idle`` one is
+terminated (it can then never run), a queued or running one is waited for. Only then does it look the keys up
+(IN queries by ``externalTag``) and submit what Genesys does not have; a job still unfinished when the wait ends
+keeps its keys out of this execution (reported "outcome unknown").
 
 The state carried from submitting to reading results (:class:`JobsState`) is plain JSON, so it survives a
 deferral to the triggerer. Reading results re-validates the input (the same items and keys as before).
@@ -6,13 +14,31 @@ deferral to the triggerer. Reading results re-validates the input (the same item
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_genesys.creation.bulk_jobs import job_results, submit_job, wait_for_jobs
+from airflow_provider_genesys.creation.bulk_jobs import (
+    MAX_ENTITIES_PER_JOB,
+    EntityResult,
+    collect_results,
+    create_job,
+    find_job,
+    get_job,
+    is_idle,
+    is_terminal,
+    job_results,
+    job_state,
+    parse_results,
+    queue_job,
+    terminate_idle_job,
+)
 from airflow_provider_genesys.creation.bulk_run import (
     BulkOptions,
     BulkResult,
@@ -25,7 +51,8 @@ from airflow_provider_genesys.creation.items import KindSpec, PreparedItem
 from airflow_provider_genesys.creation.lookup import mark_existing
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysApiError, JobOutcomeUnknownError
-from airflow_provider_genesys.models.audit import AuditRecord, ItemResult, RunSummary
+from airflow_provider_genesys.models.audit import AuditRecord, ItemResult, RunSummary, utc_now_iso
+from airflow_provider_genesys.utils.audit_files import default_state_dir, safe_segment
 from airflow_provider_genesys.utils.redaction import redact
 
 if TYPE_CHECKING:
@@ -33,25 +60,83 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Error code of items whose job may still create them (a retry settles the job first).
+OUTCOME_UNKNOWN = "outcome.unknown"
+
+
+class BulkJobLog:
+    """The bulk add jobs of one task instance: written before each commit, read by later executions.
+
+    One JSON line per event, appended, flushed and synced: ``{"event": "created", "job", "keys"}`` before the job
+    is queued, ``{"event": "queued", "job"}`` after. The file is local or on a shared mount (like the send
+    journal).
+
+    :param path: the log file (created with its directories when first written).
+    :param try_number: the current Airflow try (written on every line).
+    """
+
+    def __init__(self, path: Path, *, try_number: int) -> None:
+        self.path = path
+        self.try_number = try_number
+        self._lock = threading.Lock()
+        self.earlier: dict[str, list[str]] = {}
+        if path.exists():
+            with path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    try:
+                        entry = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a line torn by a crash mid-write; the job it names was never queued
+                    if entry.get("event") == "created" and isinstance(entry.get("keys"), list):
+                        self.earlier[str(entry.get("job"))] = [str(key) for key in entry["keys"]]
+
+    @classmethod
+    def open(cls, task: TaskIdentity, kind: str, *, state_dir: str | None = None) -> BulkJobLog:
+        """The job log of ``task`` and ``kind`` (earlier executions' jobs in :attr:`earlier`)."""
+        base = Path((state_dir or default_state_dir()).removeprefix("file://"))
+        return cls(base / task.scope / f"bulk-jobs-{safe_segment(kind)}.jsonl", try_number=task.try_number)
+
+    def created(self, job_id: str, keys: list[str]) -> None:
+        """Record, durably, that job ``job_id`` holds ``keys`` (in order) and is about to be queued."""
+        self._append({"event": "created", "job": job_id, "keys": keys})
+
+    def queued(self, job_id: str) -> None:
+        """Record that job ``job_id`` was queued."""
+        self._append({"event": "queued", "job": job_id})
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        line = json.dumps({**entry, "try": self.try_number, "ts": utc_now_iso()}, separators=(",", ":"))
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+
 
 @dataclass
 class JobsState:
     """What a run knows between submitting its jobs and reading their results (plain JSON).
 
     :param started: monotonic start time (wall seconds of the summary).
-    :param jobs: ``[{"id", "keys"}]``, the submitted jobs and the keys of their entities in order.
+    :param jobs: ``[{"id", "keys"}]``, the jobs this execution queued and the keys of their entities in order.
     :param replayed: key → workitem id of items an earlier try created.
-    :param failed: key → ``{"error", "status", "code"}`` of items whose submission failed.
+    :param failed: key → ``{"error", "status", "code"}`` of items that were not submitted, or whose job's fate is
+        unknown.
+    :param results: job id → raw ``BulkJobAddResponse.results`` once read.
+    :param states: job id → final ``BulkJob.state`` once known.
     """
 
     started: float = field(default_factory=time.monotonic)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     replayed: dict[str, Any] = field(default_factory=dict)
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
 
     @property
     def job_ids(self) -> list[str]:
-        """The ids of the submitted jobs."""
+        """The ids of the queued jobs."""
         return [job["id"] for job in self.jobs]
 
     def to_json(self) -> dict[str, Any]:
@@ -66,20 +151,25 @@ class JobsState:
             jobs=list(carry.get("jobs", [])),
             replayed=dict(carry.get("replayed", {})),
             failed=dict(carry.get("failed", {})),
+            results=dict(carry.get("results", {})),
+            states=dict(carry.get("states", {})),
         )
 
 
 class BulkJobsRun:
-    """One execution of the bulk-jobs operator (the kind is ``workitem``).
+    """One execution of the bulk-jobs operator (the kind is ``workitem``, entities ``WorkitemCommonCreate``).
 
     :param hook: the Genesys hook.
-    :param spec: the workitem row of the kinds table.
+    :param spec: the bulk-job workitem row (:data:`~airflow_provider_genesys.creation.kinds.WORKITEM_BULK_JOBS`).
     :param task: the task identity.
     :param source: the run's input.
     :param options: the bulk options (``on_invalid``, ``max_invalid``).
     :param batch_size: entities per bulk add job.
     :param client_id: the OAuth client id for audit records.
     :param check: an extra check of each prepared item (``validate_routing``).
+    :param poll_interval: seconds between checks of unfinished jobs.
+    :param job_timeout: seconds to wait for jobs (this execution's, and earlier executions' before resending).
+    :param job_log: the task's job log (opened by the caller; ``None`` keeps no log, tests only).
     """
 
     def __init__(
@@ -94,6 +184,9 @@ class BulkJobsRun:
         client_id: str | None = None,
         check: ItemCheck | None = None,
         logger: Any = None,
+        poll_interval: float = 5.0,
+        job_timeout: float = 3600.0,
+        job_log: BulkJobLog | None = None,
     ) -> None:
         self.hook = hook
         self.spec = spec
@@ -104,6 +197,9 @@ class BulkJobsRun:
         self.client_id = client_id
         self.check = check
         self.log = logger or log
+        self.poll_interval = poll_interval
+        self.job_timeout = job_timeout
+        self.job_log = job_log
 
     def validate(self) -> tuple[list[PreparedItem], list[ValidatedItem]]:
         """The valid items and the invalid ones (deterministic: the same items and keys on every call)."""
@@ -125,33 +221,112 @@ class BulkJobsRun:
             + "\nNo create request was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
         )
 
+    # -- submitting ------------------------------------------------------------------------------------
+
     def submit(self, items: Iterable[PreparedItem], *, resumed: bool) -> JobsState:
-        """Look earlier tries' workitems up (when ``resumed``), then submit the rest in jobs of ``batch_size``."""
+        """Settle earlier executions' jobs and look their keys up (when ``resumed``), then submit the rest.
+
+        Each batch of ``batch_size`` items becomes one job: created, written to the job log, queued.
+        """
         state = JobsState()
-        prepared = list(mark_existing(self.hook, items)) if resumed else list(items)
-        for item in prepared:
-            if item.existing is not None:
-                state.replayed[item.key] = item.existing.get("id")
-        to_send = [item for item in prepared if item.existing is None]
+        if self.batch_size > MAX_ENTITIES_PER_JOB:
+            self.log.warning(
+                "batch_size=%d: Genesys documents at most %d entities per bulk add job.",
+                self.batch_size,
+                MAX_ENTITIES_PER_JOB,
+            )
+        pending = list(items)
+        if resumed:
+            held = self._settle_earlier_jobs(state)
+            pending = [item for item in pending if item.key not in held]
+            pending = list(mark_existing(self.hook, pending))
+            for item in pending:
+                if item.existing is not None:
+                    state.replayed[item.key] = item.existing.get("id")
+        to_send = [item for item in pending if item.existing is None]
         for start in range(0, len(to_send), self.batch_size):
-            batch = to_send[start : start + self.batch_size]
-            try:
-                job = submit_job(self.hook, [item.body for item in batch])
-            except GenesysApiError as error:
-                reason = str(error)
-                if isinstance(error, JobOutcomeUnknownError):
-                    reason = f"outcome unknown: {error.message}; a retry looks these keys up before sending"
-                for item in batch:
-                    state.failed[item.key] = {"error": redact(reason), "status": error.status, "code": error.code}
-                continue
-            self.log.info("Submitted bulk add job %s with %d workitem(s).", job["id"], len(batch))
-            state.jobs.append({"id": str(job["id"]), "keys": [item.key for item in batch]})
+            self._submit_batch(state, to_send[start : start + self.batch_size])
         return state
 
-    def wait(self, state: JobsState, *, poll_interval: float, timeout: float) -> None:
-        """Poll the jobs from this worker until every one has finished."""
-        if state.job_ids:
-            wait_for_jobs(self.hook, state.job_ids, poll_interval=poll_interval, timeout=timeout)
+    def _submit_batch(self, state: JobsState, batch: list[PreparedItem]) -> None:
+        keys = [item.key for item in batch]
+        try:
+            job = create_job(self.hook, [item.body for item in batch])
+        except GenesysApiError as error:
+            self._fail(state, keys, str(error), error)  # no job was queued: nothing of the batch exists
+            return
+        job_id = str(job["id"])
+        if self.job_log is not None:
+            self.job_log.created(job_id, keys)
+        try:
+            queue_job(self.hook, job_id)
+        except JobOutcomeUnknownError as error:
+            reason = f"outcome unknown: {error.message}; a retry checks bulk add job {job_id} before sending again"
+            self._fail(state, keys, reason, error, code=OUTCOME_UNKNOWN)
+            return
+        except GenesysApiError as error:
+            self._fail(state, keys, str(error), error)
+            return
+        if self.job_log is not None:
+            self.job_log.queued(job_id)
+        self.log.info("Queued bulk add job %s with %d workitem(s).", job_id, len(batch))
+        state.jobs.append({"id": job_id, "keys": keys})
+
+    @staticmethod
+    def _fail(
+        state: JobsState, keys: list[str], reason: str, error: GenesysApiError, *, code: str | None = None
+    ) -> None:
+        for key in keys:
+            state.failed[key] = {"error": redact(reason), "status": error.status, "code": code or error.code}
+
+    def _settle_earlier_jobs(self, state: JobsState) -> set[str]:
+        """Make every job of earlier executions final; return the keys of jobs still unfinished (held back)."""
+        earlier = self.job_log.earlier if self.job_log is not None else {}
+        if not earlier and self.task.try_number > 1 and self.job_log is not None:
+            self.log.warning(
+                "This is try %d, yet no job of an earlier try is in %s: if an earlier try's jobs are still running "
+                "on another worker's state, their workitems may not be found yet (share the state directory).",
+                self.task.try_number,
+                self.job_log.path,
+            )
+        held: set[str] = set()
+        running: dict[str, list[str]] = {}
+        for job_id, keys in earlier.items():
+            try:
+                job = find_job(self.hook, job_id)
+                if job is not None and is_idle(job):
+                    job = terminate_idle_job(self.hook, job_id)  # never queued: make sure it never runs
+                    self.log.info("Bulk add job %s of an earlier try was never queued: now %s.", job_id, job_state(job))
+                if job is not None and job_state(job) and not is_terminal(job) and not is_idle(job):
+                    running[job_id] = keys
+            except GenesysApiError as error:
+                held.update(keys)
+                self._fail(state, keys, f"bulk add job {job_id} of an earlier try cannot be checked: {error}", error)
+        deadline = time.monotonic() + self.job_timeout
+        while running and time.monotonic() < deadline:
+            self.log.info("Waiting for %d bulk add job(s) of an earlier try to finish.", len(running))
+            time.sleep(self.poll_interval)
+            for job_id in list(running):
+                if is_terminal(get_job(self.hook, job_id)):
+                    del running[job_id]
+        for job_id, keys in running.items():
+            held.update(keys)
+            reason = f"outcome unknown: bulk add job {job_id} of an earlier try is still running; a retry waits for it"
+            for key in keys:
+                state.failed[key] = {"error": reason, "status": None, "code": OUTCOME_UNKNOWN}
+        return held
+
+    # -- waiting and reading ---------------------------------------------------------------------------
+
+    def wait(self, state: JobsState) -> None:
+        """Wait for the queued jobs from this worker and read their results (few requests per job)."""
+        sizes = {job["id"]: len(job["keys"]) for job in state.jobs if job["id"] not in state.results}
+        if sizes:
+            results, states = collect_results(
+                self.hook, sizes, poll_interval=self.poll_interval, timeout=self.job_timeout
+            )
+            state.results.update(results)
+            state.states.update(states)
 
     def finish(self, state: JobsState) -> BulkResult:
         """Read the jobs' results and turn them, the replays and the failures into audit records and a verdict."""
@@ -172,7 +347,7 @@ class BulkJobsRun:
         for prepared in items:
             base = item_audit_fields(self.task, self.spec, prepared, oauth_client_id=self.client_id)
             if prepared.key in created:
-                audits.append(AuditRecord(**base, outcome="created", interaction_id=created[prepared.key].get("id")))
+                audits.append(AuditRecord(**base, outcome="created", interaction_id=created[prepared.key]))
             elif prepared.key in state.replayed:
                 audits.append(AuditRecord(**base, outcome="replayed", interaction_id=state.replayed[prepared.key]))
             else:
@@ -215,23 +390,38 @@ class BulkJobsRun:
             problems.append(invalid_report([item.error for item in invalid if item.error], total))
         return BulkResult(summary=summary, audits_xcom=[audit.to_xcom() for audit in audits], problems=problems)
 
-    def _read_results(self, state: JobsState) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """Workitems created by the jobs, and failures (the submission's and the rejected entities'), by key."""
-        created: dict[str, dict[str, Any]] = {}
+    def _read_results(self, state: JobsState) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+        """Workitem ids created by the jobs, and failures (the submissions' and the jobs' entities'), by key.
+
+        Results are matched to keys by position (``BulkJobAddResponse`` keeps the submission order).
+        """
+        created: dict[str, str] = {}
         failed: dict[str, dict[str, Any]] = dict(state.failed)
         for job in state.jobs:
-            by_index = {int(entry.get("index", -1)): entry for entry in job_results(self.hook, job["id"])}
+            job_id = job["id"]
+            if job_id not in state.results:
+                state.results[job_id] = job_results(self.hook, job_id)
+            entries = parse_results({"results": state.results[job_id]})
+            if len(entries) > len(job["keys"]):
+                self.log.warning(
+                    "Bulk add job %s answered %d results for %d entities.", job_id, len(entries), len(job["keys"])
+                )
             for index, key in enumerate(job["keys"]):
-                entry = by_index.get(index)
-                if entry and isinstance(entry.get("workitem"), dict):
-                    created[key] = entry["workitem"]
+                entry = entries[index] if index < len(entries) else None
+                if entry is not None and entry.outcome == "created" and entry.workitem_id:
+                    created[key] = entry.workitem_id
                 else:
-                    error = (entry or {}).get("error") or {}
-                    failed[key] = {
-                        "error": redact(
-                            f"bulk add job {job['id']}: {error.get('message') or 'no result for this entity'}"
-                        ),
-                        "status": error.get("status"),
-                        "code": error.get("code") or "bulk.job.failed",
-                    }
+                    failed[key] = self._entity_failure(job_id, state.states.get(job_id), entry)
         return created, failed
+
+    @staticmethod
+    def _entity_failure(job_id: str, final_state: str | None, entry: EntityResult | None) -> dict[str, Any]:
+        if entry is None:
+            how = f"ended {final_state}" if final_state else "finished"
+            message = f"bulk add job {job_id} {how} without a result for this entity"
+            ended = (final_state or "").lower()
+            code = f"bulk.job.{ended}" if ended and ended != "succeeded" else "bulk.result.missing"
+        else:
+            message = f"bulk add job {job_id}: {entry.message}"
+            code = entry.code or "bulk.entity.rejected"
+        return {"error": redact(message), "status": None, "code": code}

@@ -159,6 +159,8 @@ class KindSpec:
         execution that an earlier one ran (even when the try count restarted), and strategies that cannot look a
         key up in Genesys record every send in it.
     :param bulk_lookup: looks the keys of many prepared items up at once (bulk tries > 1), when the kind can.
+    :param connection_problem: why the kind cannot be used through a hook's connection (``None`` when it can);
+        asked before anything is validated or sent.
     """
 
     name: str
@@ -174,6 +176,7 @@ class KindSpec:
     routing_refs: Callable[[Mapping[str, Any]], RoutingRefs] = no_refs
     journaled: bool = False
     bulk_lookup: BulkLookup | None = None
+    connection_problem: Callable[[GenesysCloudHook], str | None] | None = None
 
 
 @dataclass

@@ -8,7 +8,8 @@ kind means adding a model and a row; the operators and the engine do not change.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_genesys.creation.at_most_once import create_at_most_once
 from airflow_provider_genesys.creation.idempotency_key import create_with_idempotency_key
@@ -17,7 +18,18 @@ from airflow_provider_genesys.creation.lookup import create_with_lookup, mark_ex
 from airflow_provider_genesys.creation.routing import callback_refs, flat_refs, interaction_refs
 from airflow_provider_genesys.exceptions import GenesysConfigurationError
 from airflow_provider_genesys.models.interaction import InteractionRequest
-from airflow_provider_genesys.models.platform import CallbackRequest, InboundEmailRequest, WorkitemRequest
+from airflow_provider_genesys.models.platform import (
+    CallbackRequest,
+    InboundEmailRequest,
+    WorkitemCommonRequest,
+    WorkitemRequest,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+
+#: Connection extra declaring that the connection's host implements the ``/api/v2/interactions`` contract.
+INTERACTIONS_CONTRACT_EXTRA = "interactions_contract"
 
 
 def _read_top_level_id(body: Any) -> str | None:
@@ -36,6 +48,28 @@ def _read_conversation_id(body: Any) -> str | None:
     if isinstance(conversation, Mapping) and conversation.get("id"):
         return str(conversation["id"])
     return _read_top_level_id(body)
+
+
+def interactions_contract_problem(hook: GenesysCloudHook) -> str | None:
+    """Why ``kind="interaction"`` cannot be sent through ``hook`` (``None`` when it can).
+
+    ``/api/v2/interactions`` is this provider's seed contract, not a Genesys Cloud API: a connection to a Genesys
+    region would send every create to a route that does not exist. A custom ``host`` (the local sandbox, a
+    gateway) or the connection extra ``"interactions_contract": true`` says the host implements the contract.
+    Reads the connection only; sends nothing.
+    """
+    endpoints = hook.endpoints
+    if endpoints.is_custom_host or hook.settings.interactions_contract:
+        return None
+    return (
+        f"kind='interaction' sends POST /api/v2/interactions, a contract Genesys Cloud does not offer, and "
+        f"connection {hook.genesys_conn_id!r} points at Genesys Cloud ({endpoints.api_base}); nothing was sent. "
+        "Genesys Cloud creates routable records as kind='workitem' (POST /api/v2/taskmanagement/workitems), "
+        "kind='callback' (POST /api/v2/conversations/callbacks) or kind='email' (POST "
+        "/api/v2/conversations/emails). If this connection's host does implement the /api/v2/interactions "
+        "contract (the local sandbox, a gateway), set the connection's host to its URL, or add the connection "
+        f'extra "{INTERACTIONS_CONTRACT_EXTRA}": true.'
+    )
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -76,6 +110,7 @@ KINDS: dict[str, KindSpec] = {
         interaction_type=lambda model: model.type,
         queue_id=lambda model: str(model.routing.queue.id) if model.routing.queue else None,
         routing_refs=interaction_refs,
+        connection_problem=interactions_contract_problem,
     ),
     "workitem": KindSpec(
         name="workitem",
@@ -86,8 +121,9 @@ KINDS: dict[str, KindSpec] = {
             "Exactly once per key, by lookup: the key travels in externalTag. A clean first attempt creates "
             "directly (one request). After a lost answer (timeout, dropped connection, 5xx), on any Airflow try "
             "> 1 and on a clear, the key is looked up first (POST /api/v2/taskmanagement/workitems/query, "
-            "typeId EQ + externalTag EQ; bulk retries use IN for up to 100 keys per query); a found workitem "
-            "is the outcome 'replayed'. Assumes the query sees a workitem once its create has committed."
+            "typeId EQ + externalTag EQ, every page followed with 'after'; bulk retries use IN for up to 100 keys "
+            "per query); a found workitem is the outcome 'replayed'. Assumes the query sees a workitem once its "
+            "create has committed."
         ),
         build_body=lambda model, key: model.with_idempotency_key(key),
         read_id=_read_top_level_id,
@@ -124,6 +160,22 @@ KINDS: dict[str, KindSpec] = {
         journaled=True,
     ),
 }
+
+
+#: Workitems created through bulk add jobs: the workitem row with ``WorkitemCommonCreate`` entities (same keys).
+WORKITEM_BULK_JOBS = replace(
+    KINDS["workitem"],
+    model=WorkitemCommonRequest,
+    path="/api/v2/taskmanagement/workitems/bulk/add/jobs",
+    guarantee=(
+        "Exactly once per key: the key travels in each entity's externalTag. A job is created Idle and creates "
+        "nothing until it is queued (PATCH state Queued), so a job whose creation answer was lost is inert and "
+        "the batch is simply submitted again; the queueing is the commit, and GET of the job tells whether it "
+        "happened. Each job is written to the task's state before it is queued; a retry or clear first settles "
+        "the jobs of earlier tries (an Idle one is terminated, a running one waited for), then looks the keys "
+        "up (IN queries of 100) and submits only what Genesys does not have."
+    ),
+)
 
 
 def register_kind(spec: KindSpec) -> None:

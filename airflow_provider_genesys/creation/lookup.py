@@ -4,6 +4,10 @@ A clean first attempt creates directly (one request). When an earlier attempt's 
 answer inside this call, or an earlier Airflow try — the key is looked up first
 (``POST /api/v2/taskmanagement/workitems/query``, ``typeId`` EQ + ``externalTag`` EQ); a hit is the record (outcome
 ``replayed``). :func:`mark_existing` looks up many keys at once with the IN operator (bulk retries).
+
+The query answers ``WorkitemPostQueryEntityListing {entities, after, ...}``. A page may hold fewer entities than
+``pageSize`` while more exist (the SDK's ``pageSize`` documentation), so every lookup follows ``after`` until an
+answer comes without it — the single-key lookup as well as the IN lookups.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def find_workitems(hook: GenesysCloudHook, type_id: str, keys: Iterable[str]) ->
     """Return the workitems of worktype ``type_id`` whose ``externalTag`` is one of ``keys``, by key.
 
     Keys are looked up :data:`LOOKUP_BATCH_SIZE` at a time with the IN operator (EQ for a single key),
-    following the cursor. When several workitems carry one key (created by something else than this
+    following ``after`` through every page. When several workitems carry one key (created by something else than this
     provider), the oldest wins.
     """
     wanted = list(dict.fromkeys(keys))
@@ -63,21 +67,45 @@ def find_workitems(hook: GenesysCloudHook, type_id: str, keys: Iterable[str]) ->
     return found
 
 
-def _query_tags(hook: GenesysCloudHook, type_id: str, tags: list[str], cost: RequestCost) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def _pages(hook: GenesysCloudHook, type_id: str, tags: list[str], cost: RequestCost) -> Iterator[GenesysResponse]:
+    """Every answer of the query for ``tags``, following ``after`` until an answer comes without it."""
     after: str | None = None
+    seen: set[str] = set()
     while True:
         response = cost.add(hook.request("POST", WORKITEMS_QUERY_PATH, json=workitem_query(type_id, tags, after=after)))
+        yield response
         body = response.body if isinstance(response.body, Mapping) else {}
-        for entity in body.get("entities") or []:
-            tag = entity.get(EXTERNAL_TAG_FIELD) if isinstance(entity, Mapping) else None
+        next_after = body.get("after")
+        if not next_after:
+            return
+        if not isinstance(next_after, str) or next_after in seen:
+            raise GenesysApiError(
+                status=response.status,
+                code="query.paging",
+                message=f"the workitems query answered the cursor {next_after!r} again: paging does not advance",
+                correlation_id=response.correlation_id,
+                method="POST",
+                path=WORKITEMS_QUERY_PATH,
+            )
+        seen.add(next_after)
+        after = next_after
+
+
+def _entities(response: GenesysResponse) -> list[Mapping[str, Any]]:
+    body = response.body if isinstance(response.body, Mapping) else {}
+    return [entity for entity in body.get("entities") or [] if isinstance(entity, Mapping)]
+
+
+def _query_tags(hook: GenesysCloudHook, type_id: str, tags: list[str], cost: RequestCost) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for response in _pages(hook, type_id, tags, cost):
+        for entity in _entities(response):
+            tag = entity.get(EXTERNAL_TAG_FIELD)
             if isinstance(tag, str) and tag in tags:
                 current = found.get(tag)
                 if current is None or str(entity.get("dateCreated", "")) < str(current.get("dateCreated", "")):
                     found[tag] = dict(entity)
-        after = body.get("cursor")
-        if not after:
-            return found
+    return found
 
 
 def create_with_lookup(
@@ -99,12 +127,11 @@ def create_with_lookup(
     type_id = str(item.body["typeId"])
 
     def lookup() -> GenesysResponse | None:
-        response = cost.add(hook.request("POST", WORKITEMS_QUERY_PATH, json=workitem_query(type_id, [item.key])))
-        body = response.body if isinstance(response.body, Mapping) else {}
-        for entity in body.get("entities") or []:
-            if isinstance(entity, Mapping) and entity.get(EXTERNAL_TAG_FIELD) == item.key:
-                response.body = dict(entity)
-                return response
+        for response in _pages(hook, type_id, [item.key], cost):
+            for entity in _entities(response):
+                if entity.get(EXTERNAL_TAG_FIELD) == item.key:
+                    response.body = dict(entity)
+                    return response
         return None
 
     if outcome_unknown:
@@ -117,7 +144,7 @@ def create_with_lookup(
         cost.requests += response.attempts
         return cost.result("replayed", spec, response.body, response)
     cost.add(response)
-    if response.status not in (200, 201):
+    if not 200 <= response.status < 300:  # the SDK fixes no status: any 2xx is a create
         raise GenesysApiError.from_error_body(
             status=response.status,
             body=response.body,

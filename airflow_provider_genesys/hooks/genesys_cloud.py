@@ -64,6 +64,8 @@ class ConnectionSettings:
     backoff_initial: float
     backoff_max: float
     token_retry_seconds: float
+    #: the host implements the /api/v2/interactions contract (a gateway on a Genesys region)
+    interactions_contract: bool = False
 
 
 @dataclass
@@ -235,6 +237,7 @@ class GenesysCloudHook(BaseHook):
             backoff_initial=number("backoff_initial", 3.0, 0.0, 3600.0),
             backoff_max=number("backoff_max", 27.0, 0.0, 3600.0),
             token_retry_seconds=number("token_retry_seconds", 60.0, 0.0, 3600.0),
+            interactions_contract=_flag(conn_id, extra, "interactions_contract"),
         )
 
     @property
@@ -756,6 +759,16 @@ def _host_of(conn_id: str, host: Any) -> str | None:
             "host without it: the OAuth client id goes in Login and the client secret in Password."
         )
     return text or None
+
+
+def _flag(conn_id: str, extra: Mapping[str, Any], name: str) -> bool:
+    """A boolean extra (``true``/``false``, also as the strings a form or a URI gives)."""
+    raw = extra.get(name)
+    if raw is None or raw == "" or isinstance(raw, bool):
+        return bool(raw)
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "yes", "1", "false", "no", "0"):
+        return raw.strip().lower() in ("true", "yes", "1")
+    raise GenesysConfigurationError(f"Connection {conn_id!r}: extra {name!r} must be true or false, not {raw!r:.40}.")
 
 
 def _shown(number: float) -> str:

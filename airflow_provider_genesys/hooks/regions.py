@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from airflow_provider_genesys.exceptions import GenesysConfigurationError
 
-#: AWS-style region name → Genesys Cloud domain (the official SDK's ``PureCloudRegionHosts``).
+#: Region name → Genesys Cloud domain: the official SDK's ``PureCloudRegionHosts`` (``api.<domain>``), all 18.
 REGION_DOMAINS: dict[str, str] = {
     "us-east-1": "mypurecloud.com",
     "eu-west-1": "mypurecloud.ie",
@@ -26,6 +26,7 @@ REGION_DOMAINS: dict[str, str] = {
     "eu-central-2": "euc2.pure.cloud",
     "mx-central-1": "mxc1.pure.cloud",
     "ap-southeast-1": "apse1.pure.cloud",
+    "eusc-de-east-1": "edee1.eusc-pure.cloud",
 }
 
 DEFAULT_REGION = "us-east-1"

@@ -74,8 +74,12 @@ class _GenesysCreateBase(BaseOperator):
 
     @property
     def spec(self) -> KindSpec:
-        """The row of the kinds table for ``kind``."""
-        return get_kind(str(self.kind))
+        """The row of the kinds table for ``kind``, once the connection is known to be able to use it."""
+        spec = get_kind(str(self.kind))
+        problem = spec.connection_problem(self.hook) if spec.connection_problem else None
+        if problem:
+            raise AirflowFailException(problem)  # a retry cannot change the connection
+        return spec
 
     @cached_property
     def routing_validator(self) -> RoutingValidator:

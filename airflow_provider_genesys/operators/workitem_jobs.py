@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import conf
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_genesys.creation.bulk_jobs_run import BulkJobsRun, JobsState
+from airflow_provider_genesys.creation.bulk_jobs import MAX_ENTITIES_PER_JOB
+from airflow_provider_genesys.creation.bulk_jobs_run import BulkJobLog, BulkJobsRun, JobsState
 from airflow_provider_genesys.creation.bulk_run import BulkOptions
 from airflow_provider_genesys.creation.inputs import BulkInput
-from airflow_provider_genesys.creation.kinds import get_kind
+from airflow_provider_genesys.creation.kinds import WORKITEM_BULK_JOBS
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysApiError, GenesysBulkCreateError
 from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator
@@ -27,26 +28,29 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
 
     Input, validation and keys are those of
     :class:`~airflow_provider_genesys.operators.interactions.GenesysBulkCreateInteractionsOperator` (the kind is
-    always ``workitem``; every key travels in the workitem's ``externalTag``). Then:
+    always ``workitem``; every key travels in the workitem's ``externalTag``); items are validated as
+    ``WorkitemCommonCreate``, so one that sets ``scoredAgents``, ``preferredAgentIds``, ``wrapupCode`` or
+    ``utilizationLabelId`` (which bulk jobs cannot set) is invalid, never sent without them. Then:
 
-    1. on a retry or clear, the keys are looked up first (IN queries of 100 keys); workitems found are
-       ``replayed`` and not submitted again;
-    2. the other items are submitted in jobs of ``batch_size`` entities;
-    3. the operator waits for the jobs — polling from the worker, or with ``deferrable=True`` from the
-       triggerer (:class:`~airflow_provider_genesys.triggers.workitem_jobs.GenesysWorkitemJobsTrigger`);
-    4. it reads each job's per-entity results: created workitems are ``created``, rejected entities are
-       ``failed`` with Genesys' error, like any other failure, and fail the task at the end.
+    1. on a retry or clear, the jobs of earlier tries are settled (an ``Idle`` one terminated, a running one
+       waited for) and the keys looked up (IN queries of 100 keys); workitems found are ``replayed``;
+    2. the other items go in jobs of ``batch_size`` entities: each job is created ``Idle``, written to the
+       task's job log, then queued (``PATCH {"state": "Queued"}``, the commit);
+    3. the operator waits for the jobs — from the worker, or with ``deferrable=True`` from the triggerer
+       (:class:`~airflow_provider_genesys.triggers.workitem_jobs.GenesysWorkitemJobsTrigger`);
+    4. it reads each job's results by position: created workitems are ``created``, rejected entities are
+       ``failed`` with Genesys' error code, like any other failure, and fail the task at the end.
 
-    A job submission whose answer was lost is not re-sent (its job may still create the workitems): its items
-    fail as "outcome unknown" and the task fails; the retry looks their keys up first. If the lost job is still
-    running when the retry looks, the retry cannot see its workitems yet: keep ``retry_delay`` above the jobs'
-    processing time. Per-item results and audit records go to XCom (up to 1,000 items, like the parent).
+    A job whose creation answer was lost creates nothing (it stays ``Idle``), so its batch is sent again; a job
+    whose queueing answer was lost is asked for; when that cannot be known, its items fail as "outcome unknown"
+    and the retry settles the job before sending anything. Per-item results and audit records go to XCom (up
+    to 1,000 items, like the parent).
 
-    :param batch_size: entities per bulk add job (Genesys documents no maximum; the sandbox allows 100).
+    :param batch_size: entities per bulk add job (Genesys documents at most 50).
     :param deferrable: wait for the jobs in the triggerer instead of a worker slot (default: Airflow's
         ``[operators] default_deferrable``).
-    :param poll_interval: seconds between job status checks.
-    :param job_timeout: seconds to wait for the jobs before failing.
+    :param poll_interval: seconds between checks of an unfinished job.
+    :param job_timeout: seconds to wait for the jobs (and for an earlier try's jobs) before failing.
     """
 
     template_fields: Sequence[str] = GenesysBulkCreateInteractionsOperator.template_fields
@@ -54,7 +58,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
     def __init__(
         self,
         *,
-        batch_size: int = 100,
+        batch_size: int = MAX_ENTITIES_PER_JOB,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 5.0,
         job_timeout: float = 3600.0,
@@ -71,10 +75,10 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
         self.poll_interval = poll_interval
         self.job_timeout = job_timeout
 
-    def _jobs_run(self, task: TaskIdentity) -> BulkJobsRun:
+    def _jobs_run(self, task: TaskIdentity, job_log: BulkJobLog | None = None) -> BulkJobsRun:
         return BulkJobsRun(
             self.hook,
-            get_kind("workitem"),
+            WORKITEM_BULK_JOBS,
             task,
             BulkInput(interactions=self.interactions, source=self.source, external_id_field=self.external_id_field),
             options=BulkOptions(on_invalid=self.on_invalid, max_invalid=self.max_invalid),
@@ -82,12 +86,15 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
             client_id=self._client_id(),
             check=self._check_routing if self.validate_routing else None,
             logger=self.log,
+            poll_interval=self.poll_interval,
+            job_timeout=self.job_timeout,
+            job_log=job_log,
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
         task = TaskIdentity.from_context(context)
-        journal = self._open_journal(get_kind("workitem"), task)
-        run = self._jobs_run(task)
+        journal = self._open_journal(WORKITEM_BULK_JOBS, task)
+        run = self._jobs_run(task, BulkJobLog.open(task, WORKITEM_BULK_JOBS.name))
         items, invalid = run.validate()
         refusal = run.refusal(items, invalid)
         if refusal:
@@ -105,7 +112,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.job_timeout),
             )
-        run.wait(state, poll_interval=self.poll_interval, timeout=self.job_timeout)
+        run.wait(state)
         return self._finish(context, run, state)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -114,7 +121,9 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
             message = (event or {}).get("message", "no event")
             raise GenesysApiError(status=None, message=f"waiting for the bulk add jobs failed: {message}")
         run = self._jobs_run(TaskIdentity.from_context(context))
-        return self._finish(context, run, JobsState.from_json(dict(event.get("carry") or {})))
+        state = JobsState.from_json(dict(event.get("carry") or {}))
+        state.states.update(event.get("states") or {})
+        return self._finish(context, run, state)
 
     def _finish(self, context: Context, run: BulkJobsRun, state: JobsState) -> dict[str, Any]:
         result = run.finish(state)

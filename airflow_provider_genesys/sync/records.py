@@ -160,6 +160,7 @@ def build_payload(record: Mapping[str, Any], *, fields: Mapping[str, str | None]
             record,
             "queue_id",
             "queueId",
+            "queue.id",  # a Workitem record (Genesys' references, not flat ids)
             "routing.queue.id",
             "request.routing.queue.id",
             "payload.routing.queue.id",

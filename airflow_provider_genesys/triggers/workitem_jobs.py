@@ -16,6 +16,10 @@ from airflow_provider_genesys.utils.redaction import redact
 class GenesysWorkitemJobsTrigger(BaseTrigger):
     """Poll bulk add jobs until every one is terminal; yield one plain-JSON event.
 
+    A job is polled with ``GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{id}`` while its ``BulkJob.state``
+    is ``Idle``, ``Queued`` or ``Running``; it is terminal once ``Succeeded``, ``Failed``, ``Cancelled`` or
+    ``Terminated`` (the operator queued it before deferring, so an ``Idle`` job only waits for the timeout).
+
     * ``{"status": "success", "states": {job id: state}, "carry": ...}`` when every job has finished (its
       per-entity results are read by the operator, which reports failed entities like any other failure);
     * ``{"status": "error", "message": ..., "carry": ...}`` when a poll fails for good (after the hook's own

@@ -221,7 +221,9 @@ def _interaction_rules() -> dict[str, Rule]:
 # -- workitems -------------------------------------------------------------------------------------------------
 
 _NAME = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=3, max_size=60)
-_SCORED = st.fixed_dictionaries({"agentId": UUIDS, "score": st.integers(0, 100)})
+#: A workitem's scored agent (``WorkitemScoredAgentRequest``) and a callback's (``ScoredAgent``).
+_SCORED = st.fixed_dictionaries({"id": UUIDS, "score": st.integers(0, 100)})
+_CALLBACK_SCORED = st.fixed_dictionaries({"agent": st.fixed_dictionaries({"id": UUIDS}), "score": st.integers(0, 100)})
 
 
 @st.composite
@@ -246,7 +248,9 @@ _WORKITEM_FIELDS = {
     "language_id", "preferredAgentIds", "preferred_agent_ids", "scoredAgents", "scored_agents", "description",
     "externalContactId", "external_contact_id", "customFields", "custom_fields", "dateDue", "date_due",
     "dateExpires", "date_expires", "statusId", "status_id", "workbinId", "workbin_id", "assigneeId", "assignee_id",
-    "externalTag", "external_tag",
+    "externalTag", "external_tag", "durationSeconds", "duration_seconds", "ttl", "autoStatusTransition",
+    "auto_status_transition", "scriptId", "script_id", "wrapupCode", "wrapup_code", "utilizationLabelId",
+    "utilization_label_id",
 }  # fmt: skip
 
 
@@ -272,11 +276,11 @@ def _workitem_rules() -> dict[str, Rule]:
             b,
             ["scoredAgents"],
             st.tuples(UUIDS, st.integers(max_value=-1) | st.integers(min_value=101)).map(
-                lambda t: [{"agentId": t[0], "score": t[1]}]
+                lambda t: [{"id": t[0], "score": t[1]}]
             ),
         ),
-        "scoredAgents[].agentId: not a UUID": lambda b: _with(
-            b, ["scoredAgents"], NOT_UUID.map(lambda v: [{"agentId": v, "score": 50}])
+        "scoredAgents[].id: not a UUID": lambda b: _with(
+            b, ["scoredAgents"], NOT_UUID.map(lambda v: [{"id": v, "score": 50}])
         ),
         "description: longer than 512": lambda b: _with(b, ["description"], st.text("ab ", min_size=513, max_size=700)),
         "dateDue/dateExpires: no time zone": lambda b: st.one_of(
@@ -331,6 +335,8 @@ _CALLBACK_FIELDS = {
     "callbackNumbers", "callback_numbers", "queueId", "queue_id", "routingData", "routing_data", "scriptId",
     "script_id", "callbackUserName", "callback_user_name", "callbackScheduledTime", "callback_scheduled_time",
     "countryCode", "country_code", "validateCallbackNumbers", "validate_callback_numbers", "data",
+    "customerFirstCallbackDeliveryMode", "customer_first_callback_delivery_mode", "callerId", "caller_id",
+    "callerIdName", "caller_id_name",
 }  # fmt: skip
 
 
@@ -359,11 +365,15 @@ def _callback_rules() -> dict[str, Rule]:
             _routing_data_base(b), ["routingData", "priority"], NOT_STRICT_INT
         ),
         "routingData.scoredAgents: more than 20 or score outside 0..100": lambda b: st.one_of(
-            _with(_routing_data_base(b), ["routingData", "scoredAgents"], st.lists(_SCORED, min_size=21, max_size=23)),
             _with(
                 _routing_data_base(b),
                 ["routingData", "scoredAgents"],
-                st.integers(min_value=101).map(lambda s: [{"agentId": str(uuid.uuid4()), "score": s}]),
+                st.lists(_CALLBACK_SCORED, min_size=21, max_size=23),
+            ),
+            _with(
+                _routing_data_base(b),
+                ["routingData", "scoredAgents"],
+                st.integers(min_value=101).map(lambda s: [{"agent": {"id": str(uuid.uuid4())}, "score": s}]),
             ),
         ),
         "routingData: unknown field": lambda b: st.tuples(
@@ -378,6 +388,8 @@ def _callback_rules() -> dict[str, Rule]:
                     "priority",
                     "skillIds",
                     "skill_ids",
+                    "skillExpression",
+                    "skill_expression",
                     "preferredAgentIds",
                     "preferred_agent_ids",
                     "scoredAgents",
@@ -425,6 +437,7 @@ _EMAIL_FIELDS = {
     "provider", "queueId", "queue_id", "flowId", "flow_id", "skillIds", "skill_ids", "languageId", "language_id",
     "priority", "attributes", "toAddress", "to_address", "toName", "to_name", "fromAddress", "from_address",
     "fromName", "from_name", "subject", "textBody", "text_body", "htmlBody", "html_body", "direction",
+    "skillExpression", "skill_expression", "utilizationLabel", "utilization_label",
 }  # fmt: skip
 
 

@@ -31,10 +31,15 @@ def test_the_workitems_example_creates_routed_workitems_exactly_once(admin: Any)
     assert task_states(dag_run) == {"create_workitem": "success", "add_backlog": "success"}
     single = xcom(dag_run, "create_workitem", "genesys_audit")
     assert single["outcome"] == "created" and single["kind"] == "workitem"
+    record = xcom(dag_run, "create_workitem")  # the Workitem as Genesys answers it: references, scored agents
+    assert record["queue"]["id"] and record["scoredAgents"][0]["agent"]["id"] and record["scoredAgents"][0]["score"]
     bulk = xcom(dag_run, "add_backlog")
     assert bulk["created"] == 50 and bulk["failed"] == 0
     ledger = admin.ledger()
     assert len(ledger["records"]) == 51 and ledger["duplicates"] == 0
+    by_route = admin.get("requests")["by_route"]
+    jobs = "/api/v2/taskmanagement/workitems/bulk/add/jobs"
+    assert by_route[f"POST {jobs}"] == {"202": 2} and by_route[f"PATCH {jobs}/{{job_id}}"] == {"200": 2}
 
     again = run_dag(dag, logical_date=when)  # a clear: both tasks find their workitems, create none
     assert xcom(again, "create_workitem", "genesys_audit")["outcome"] == "replayed"

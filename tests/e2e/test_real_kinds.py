@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_genesys.creation.keys import item_identity
+from airflow_provider_genesys.creation.task import TaskIdentity
 from tests.support.dags import load_dag, run_dag, task_states, try_numbers, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -287,6 +289,7 @@ def test_bulk_callbacks_fail_only_the_item_whose_answer_was_lost(admin: Any) -> 
 # -- workitem bulk add jobs -------------------------------------------------------------------------------
 
 JOBS = "POST /api/v2/taskmanagement/workitems/bulk/add/jobs"
+QUEUE_JOB = "PATCH /api/v2/taskmanagement/workitems/bulk/add/jobs/{job_id}"
 
 
 def _records(n: int = 5, **changes: Any) -> list[dict[str, Any]]:
@@ -308,7 +311,8 @@ def test_bulk_jobs_create_every_workitem_once(deferrable: bool, admin: Any) -> N
     summary = xcom(dag_run, "add_jobs")
     assert summary["created"] == 5 and summary["failed"] == 0
     assert {item["interaction_id"] for item in summary["items"]} == {record["id"] for record in records}
-    assert _api_routes(admin)[JOBS] == {"202": 3}  # 5 items in batches of 2
+    routes = _api_routes(admin)
+    assert routes[JOBS] == {"202": 3} and routes[QUEUE_JOB] == {"200": 3}  # 5 items in batches of 2
 
 
 def test_bulk_jobs_cleared_replay_without_a_new_job(admin: Any) -> None:
@@ -340,14 +344,50 @@ def test_bulk_jobs_report_rejected_entities_per_item(admin: Any) -> None:
     assert UNKNOWN_QUEUE_ID in failed[0]["error"] and "bulk add job" in failed[0]["error"]
 
 
-def test_bulk_jobs_lost_submission_is_not_resent_and_the_retry_finds_its_workitems(admin: Any) -> None:
-    admin.faults(drop_after_commit_next=1)
+def test_bulk_jobs_a_lost_creation_answer_leaves_an_inert_job_and_the_retry_sends_the_batch_again(
+    admin: Any,
+) -> None:
+    admin.faults(drop_after_commit_next=1)  # the first job is created (Idle), its answer lost
 
     dag_run = _run_jobs(17)
 
     assert task_states(dag_run) == {"add_jobs": "success"}
     assert try_numbers(dag_run)["add_jobs"] == 2
     assert len(admin.records()) == 5 and admin.ledger()["duplicates"] == 0
-    summary = xcom(dag_run, "add_jobs")
-    assert summary["replayed"] == 5
-    assert _api_routes(admin)[JOBS] == {"dropped": 1, "202": 2}
+    summary = xcom(dag_run, "add_jobs")  # try 2: the two items of the lost job created, the rest found
+    assert (summary["created"], summary["replayed"]) == (2, 3)
+    routes = _api_routes(admin)
+    assert routes[JOBS] == {"dropped": 1, "202": 3} and routes[QUEUE_JOB] == {"200": 3}  # never queued twice
+
+
+def test_bulk_jobs_a_lost_queueing_answer_is_settled_by_the_jobs_state_within_the_try(admin: Any) -> None:
+    admin.faults(drop_after_commit_next=1, route_prefix="/api/v2/taskmanagement/workitems/bulk/add/jobs/")
+
+    dag_run = _run_jobs(18)
+
+    assert task_states(dag_run) == {"add_jobs": "success"}
+    assert try_numbers(dag_run)["add_jobs"] == 1
+    assert len(admin.records()) == 5 and admin.ledger()["duplicates"] == 0
+    assert xcom(dag_run, "add_jobs")["created"] == 5
+    routes = _api_routes(admin)
+    assert routes[QUEUE_JOB] == {"dropped": 1, "200": 2}
+    assert routes["GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{job_id}"].get("200", 0) >= 1
+
+
+def test_bulk_jobs_report_the_entities_a_job_rejects_with_their_code(
+    admin: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    when = _date(19)
+    task = TaskIdentity("e2e_workitem_jobs", "add_jobs", f"manual__{when.isoformat()}", -1, 1)
+    admin.faults(bulk_reject_tags=[task.key_for("workitem", item_identity(external_id="CASE-2", payload=None))])
+
+    dag_run = _run_jobs(19)
+
+    assert task_states(dag_run) == {"add_jobs": "failed"}
+    assert "code=entity.rejected" in capfd.readouterr().out  # the failure report names Genesys' error code
+    audits = xcom(dag_run, "add_jobs", "genesys_audit")
+    failed = [audit for audit in audits if audit["outcome"] == "failed"]
+    assert [audit["external_id"] for audit in failed] == ["CASE-2"]
+    summary = xcom(dag_run, "add_jobs", "genesys_audit_summary")
+    assert summary["failed"] == 1 and summary["replayed"] + summary["created"] == 4
+    assert len(admin.records()) == 4 and admin.ledger()["duplicates"] == 0

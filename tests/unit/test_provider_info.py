@@ -32,6 +32,7 @@ GENESYS_SETTINGS = {
     "backoff_initial": "backoff_initial",
     "backoff_max": "backoff_max",
     "token_retry_seconds": "token_retry_seconds",
+    "interactions_contract": "interactions_contract",
 }
 
 
@@ -142,6 +143,7 @@ def test_every_form_field_reaches_the_hook(monkeypatch: pytest.MonkeyPatch) -> N
         "backoff_initial": 0.25,
         "backoff_max": 7.0,
         "token_retry_seconds": 11.0,
+        "interactions_contract": True,
     }
     settings = _genesys_settings(monkeypatch, {**values, "region": "eu-west-1"}, port=8765)
     assert {name: getattr(settings, attribute) for name, attribute in GENESYS_SETTINGS.items()} == values

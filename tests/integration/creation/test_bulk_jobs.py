@@ -1,50 +1,169 @@
-"""Bulk add jobs client and its trigger against the sandbox (job state machine on loopback)."""
+"""Bulk add jobs against the sandbox: the two-phase protocol, lost answers, earlier tries' jobs, the trigger."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider_genesys.creation.bulk_jobs import job_results, submit_job, wait_for_jobs
+from airflow_provider_genesys.creation.bulk_jobs import (
+    JOBS_PATH,
+    create_job,
+    get_job,
+    is_terminal,
+    parse_results,
+    queue_job,
+    wait_for_jobs,
+)
+from airflow_provider_genesys.creation.bulk_jobs_run import BulkJobLog, BulkJobsRun
+from airflow_provider_genesys.creation.bulk_run import BulkOptions
+from airflow_provider_genesys.creation.inputs import BulkInput
 from airflow_provider_genesys.creation.items import PreparedItem
-from airflow_provider_genesys.exceptions import JobOutcomeUnknownError
+from airflow_provider_genesys.creation.kinds import WORKITEM_BULK_JOBS
+from airflow_provider_genesys.exceptions import GenesysApiError, JobOutcomeUnknownError
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 from airflow_provider_genesys.triggers.workitem_jobs import GenesysWorkitemJobsTrigger
+from tests.support.context import task_identity
+from tests.support.payloads import PAYLOADS
 
-JOBS = "POST /api/v2/taskmanagement/workitems/bulk/add/jobs"
+CREATE = f"POST {JOBS_PATH}"
+JOB = JOBS_PATH + "/{job_id}"
 
 
-def test_a_job_is_submitted_waited_for_and_read(
+def _entities(item_of: Callable[..., PreparedItem], count: int) -> list[dict[str, Any]]:
+    return [item_of("workitem", external_id=f"CASE-{n}").body for n in range(count)]
+
+
+def _routes(admin: Any, method: str) -> dict[str, int]:
+    return admin.requests_to(f"{method} {JOB}")
+
+
+def test_a_job_is_idle_until_queued_then_succeeds_with_results_by_position(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
 ) -> None:
-    items = [item_of("workitem", external_id=f"CASE-{n}") for n in range(3)]
+    entities = _entities(item_of, 3)
 
-    job = submit_job(hook, [item.body for item in items])
+    job = create_job(hook, entities)
+    assert job["state"] == "Idle" and admin.records() == []
+    queued = queue_job(hook, job["id"])
     states = wait_for_jobs(hook, [job["id"]], poll_interval=0.05, timeout=10)
-    results = job_results(hook, job["id"])
+    results = parse_results({"results": hook.request("GET", f"{JOBS_PATH}/{job['id']}/results").body["results"]})
 
-    assert states == {job["id"]: "Complete"}
-    assert [entry["index"] for entry in results] == [0, 1, 2]
-    assert [entry["workitem"]["externalTag"] for entry in results] == [item.key for item in items]
+    assert queued["state"] == "Queued" and states == {job["id"]: "Succeeded"}
+    by_tag = {record["externalTag"]: record["id"] for record in admin.records()}
+    assert [result.workitem_id for result in results] == [by_tag[entity["externalTag"]] for entity in entities]
 
 
-def test_a_lost_submission_is_not_resent(
+def test_a_lost_creation_answer_leaves_an_inert_idle_job_and_the_batch_is_sent_again(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
 ) -> None:
     admin.faults(drop_after_commit_next=1)
 
-    with pytest.raises(JobOutcomeUnknownError, match="answer was lost"):
-        submit_job(hook, [item_of("workitem").body])
-    assert admin.requests_to(JOBS) == {"dropped": 1}
+    job = create_job(hook, _entities(item_of, 2))
+    queue_job(hook, job["id"])
+    wait_for_jobs(hook, [job["id"]], poll_interval=0.05, timeout=10)
+
+    assert admin.requests_to(CREATE) == {"dropped": 1, "202": 1}  # two jobs exist; the first was never queued
+    assert len(admin.records()) == 2 and admin.ledger()["duplicates"] == 0
 
 
-def test_the_trigger_round_trips_plain_json_and_reports_terminal_states(
+def test_a_lost_queueing_answer_is_settled_by_asking_for_the_job(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
+) -> None:
+    job = create_job(hook, _entities(item_of, 2))
+    admin.faults(drop_after_commit_next=1, route_prefix=f"{JOBS_PATH}/")  # the PATCH commits, then drops
+
+    queued = queue_job(hook, job["id"])
+
+    assert queued["state"] in ("Queued", "Running", "Succeeded")
+    assert _routes(admin, "PATCH") == {"dropped": 1}  # never sent twice: the GET said it was queued
+    wait_for_jobs(hook, [job["id"]], poll_interval=0.05, timeout=10)
+    assert len(admin.records()) == 2 and admin.ledger()["duplicates"] == 0
+
+
+def test_queueing_that_fails_for_good_terminates_the_job_so_it_never_runs(
+    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
+) -> None:
+    job = create_job(no_retry_hook, _entities(item_of, 1))
+    admin.faults(fail_next=[503], route_prefix=f"{JOBS_PATH}/")
+
+    with pytest.raises(GenesysApiError, match="was not queued") as caught:
+        queue_job(no_retry_hook, job["id"])
+
+    assert not isinstance(caught.value, JobOutcomeUnknownError)
+    assert get_job(no_retry_hook, job["id"])["state"] == "Terminated"
+    assert _routes(admin, "PATCH") == {"503": 1, "200": 1}  # the failed queueing, then the termination
+
+
+def test_when_the_job_cannot_even_be_checked_the_outcome_is_unknown(
+    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
+) -> None:
+    job = create_job(no_retry_hook, _entities(item_of, 1))
+    admin.faults(fail_next=[503, 503], route_prefix=f"{JOBS_PATH}/")
+
+    with pytest.raises(JobOutcomeUnknownError, match="may run"):
+        queue_job(no_retry_hook, job["id"])
+
+
+def _run(hook: GenesysCloudHook, log_dir: Path, try_number: int) -> tuple[BulkJobsRun, list[PreparedItem]]:
+    task = task_identity(try_number=try_number, task_id="jobs")
+    records = [{**PAYLOADS["workitem"], "external_id": f"CASE-{n}"} for n in range(4)]
+    run = BulkJobsRun(
+        hook,
+        WORKITEM_BULK_JOBS,
+        task,
+        BulkInput(interactions=records, source=None, external_id_field="external_id"),
+        options=BulkOptions(),
+        batch_size=2,
+        poll_interval=0.05,
+        job_timeout=10,
+        job_log=BulkJobLog.open(task, "workitem", state_dir=str(log_dir)),
+    )
+    items, _ = run.validate()
+    return run, items
+
+
+def test_a_retry_terminates_an_earlier_tries_idle_job_before_sending_its_items(
+    hook: GenesysCloudHook, admin: Any, tmp_path: Path
+) -> None:
+    first, items = _run(hook, tmp_path, try_number=1)
+    idle = create_job(hook, [item.body for item in items[:2]])
+    assert first.job_log is not None
+    first.job_log.created(str(idle["id"]), [item.key for item in items[:2]])  # the try died before queueing
+
+    retry, items = _run(hook, tmp_path, try_number=2)
+    state = retry.submit(items, resumed=True)
+    retry.wait(state)
+    result = retry.finish(state)
+
+    assert get_job(hook, idle["id"])["state"] == "Terminated"
+    assert result.summary is not None and (result.summary.created, result.summary.failed) == (4, 0)
+    assert len(admin.records()) == 4 and admin.ledger()["duplicates"] == 0
+
+
+def test_a_retry_waits_for_an_earlier_tries_running_job_and_replays_its_workitems(
+    hook: GenesysCloudHook, admin: Any, tmp_path: Path
+) -> None:
+    first, items = _run(hook, tmp_path, try_number=1)
+    first.submit(items, resumed=False)  # queued, then the try died without reading results
+
+    retry, items = _run(hook, tmp_path, try_number=2)
+    state = retry.submit(items, resumed=True)
+
+    assert state.jobs == [] and sorted(state.replayed) == sorted(item.key for item in items)
+    assert all(is_terminal(get_job(hook, job_id)) for job_id in retry.job_log.earlier)  # type: ignore[union-attr]
+    assert admin.requests_to(CREATE) == {"202": 2}  # nothing submitted again
+    assert len(admin.records()) == 4 and admin.ledger()["duplicates"] == 0
+
+
+def test_the_trigger_round_trips_plain_json_and_reports_the_final_states(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem]
 ) -> None:
-    job = submit_job(hook, [item_of("workitem").body])
+    job = create_job(hook, _entities(item_of, 1))
+    queue_job(hook, job["id"])
     trigger = GenesysWorkitemJobsTrigger(
         genesys_conn_id="genesys_cloud_default", job_ids=[job["id"]], poll_interval=0.05, carry={"jobs": [1]}
     )
@@ -59,7 +178,7 @@ def test_the_trigger_round_trips_plain_json_and_reports_terminal_states(
 
     payload = asyncio.run(first_event())
 
-    assert payload == {"status": "success", "states": {job["id"]: "Complete"}, "carry": {"jobs": [1]}}
+    assert payload == {"status": "success", "states": {job["id"]: "Succeeded"}, "carry": {"jobs": [1]}}
 
 
 def test_the_trigger_reports_an_unknown_job_as_an_error(sandbox: Any) -> None:

@@ -136,3 +136,19 @@ def test_mark_existing_annotates_items_lazily(
     assert [item.existing is not None for item in marked] == [False, True, False]
     assert marked[1].existing is not None and marked[1].existing["id"] == created.record_id
     assert admin.requests_to(QUERY) == {"200": 2}
+
+
+def test_partial_pages_are_followed_to_the_last_match(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
+) -> None:
+    items = [item_of("workitem", external_id=f"CASE-{n}") for n in range(5)]
+    for item in items:
+        create_with_lookup(hook, SPEC, item, outcome_unknown=False, journal=None)
+    admin.faults(query_page_limit=1)  # one entity per page, whatever pageSize asks for
+
+    found = find_workitems(hook, seeds.WORKTYPE_ID, [item.key for item in items])
+    marked = list(mark_existing(hook, iter(items)))
+
+    assert set(found) == {item.key for item in items}
+    assert all(item.existing is not None for item in marked)
+    assert admin.requests_to(QUERY) == {"200": 10}  # five pages per lookup, continued with "after"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import responses
 from pydantic import BaseModel
 
 from airflow_provider_genesys.creation.at_most_once import create_at_most_once
@@ -15,7 +17,7 @@ from airflow_provider_genesys.creation.lookup import create_with_lookup
 from airflow_provider_genesys.exceptions import GenesysConfigurationError, InteractionValidationError
 from airflow_provider_genesys.models.platform import IDEMPOTENCY_ATTRIBUTE
 from genesys_sandbox.platform import CreateCallbackCommand, CreateEmailRequest, WorkitemCreate
-from tests.support.context import task_identity
+from tests.support.context import task_context, task_identity
 from tests.support.payloads import PAYLOADS
 
 # The sandbox's wire models forbid unknown fields: a body that validates there has only documented fields.
@@ -111,3 +113,57 @@ def test_routing_refs_name_the_wire_fields(kind: str, item_of: Callable[..., Pre
     }[kind]
     assert refs.queues == ((queue_field, PAYLOADS["workitem"]["queueId"]),)
     assert refs.skills == ((skill_field, PAYLOADS["workitem"]["skillIds"][0]),)
+
+
+# -- the /api/v2/interactions contract against a real Genesys region -------------------------------------------
+
+
+def _real_region_connection(monkeypatch: pytest.MonkeyPatch, **extra: Any) -> str:
+    conn = {
+        "conn_type": "genesys_cloud",
+        "login": "id",
+        "password": "region-client-secret-8f3a",
+        "extra": {"region": "eu-west-1", "token_retry_seconds": 0, "max_attempts": 1, **extra},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_REGION", json.dumps(conn))
+    return "genesys_region"
+
+
+def _operators(conn_id: str) -> list[Any]:
+    from airflow_provider_genesys.operators.interactions import (
+        GenesysBulkCreateInteractionsOperator,
+        GenesysCreateInteractionOperator,
+    )
+
+    return [
+        GenesysCreateInteractionOperator(task_id="one", interaction=PAYLOADS["interaction"], genesys_conn_id=conn_id),
+        GenesysBulkCreateInteractionsOperator(
+            task_id="many", interactions=[PAYLOADS["interaction"]], genesys_conn_id=conn_id
+        ),
+    ]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["single", "bulk"])
+def test_the_interaction_kind_against_a_genesys_region_fails_before_any_request(
+    which: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    operator = _operators(_real_region_connection(monkeypatch))[which]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as http:  # any request would be refused
+        with pytest.raises(AirflowFailException) as caught:
+            operator.execute(task_context())
+        assert len(http.calls) == 0
+    message = str(caught.value)
+    assert "/api/v2/interactions" in message and "https://api.mypurecloud.ie" in message
+    assert all(f"kind='{kind}'" in message for kind in ("workitem", "callback", "email"))
+    assert '"interactions_contract": true' in message and "host" in message
+
+
+def test_a_connection_that_declares_the_interactions_contract_may_use_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    operator = _operators(_real_region_connection(monkeypatch, interactions_contract=True))[0]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
+        with pytest.raises(Exception) as caught:  # the (mocked) network refuses: the request was attempted
+            operator.execute(task_context())
+        assert len(http.calls) >= 1
+    assert "interactions_contract" not in str(caught.value)

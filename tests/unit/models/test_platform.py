@@ -17,7 +17,9 @@ from airflow_provider_genesys.models.platform import (
     InboundEmailRequest,
     RoutingData,
     ScoredAgent,
+    WorkitemCommonRequest,
     WorkitemRequest,
+    WorkitemScoredAgentRequest,
 )
 from airflow_provider_genesys.models.validation import validate_model
 
@@ -25,32 +27,33 @@ TYPE = "3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
 QUEUE = "0b8f1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
 SKILL = "5d4e1b9c-6a2f-4f0e-9b3d-1c2a3b4c5d6e"
 AGENT = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+OTHER = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 KEY = "ab" * 32
 
-# --- wire field names, written from docs/genesys-api.md and the SDK (not from the models) ----------------------------
-WORKITEM_FIELDS = {
-    "name", "typeId", "queueId", "skillIds", "priority", "languageId", "preferredAgentIds", "scoredAgents",
-    "description", "externalTag", "externalContactId", "customFields", "dateDue", "dateExpires", "statusId",
-    "workbinId",
-    # §4 names assigneeId as a workitem field (a query filter); the SDK's WorkitemCreate accepts it too.
-    "assigneeId",
-}  # fmt: skip
+# --- wire field names, written from the SDK's models (PureCloudPlatformClientV2 269), not from the provider's ------
+# (tests/contract/ checks every body against the SDK itself, recursively)
+WORKITEM_COMMON_FIELDS = {
+    "name", "priority", "dateDue", "dateExpires", "durationSeconds", "ttl", "statusId", "workbinId",
+    "autoStatusTransition", "description", "typeId", "customFields", "queueId", "assigneeId", "languageId",
+    "externalContactId", "externalTag", "skillIds", "scriptId",
+}  # fmt: skip  # WorkitemCommonCreate
+WORKITEM_FIELDS = WORKITEM_COMMON_FIELDS | {"wrapupCode", "utilizationLabelId", "scoredAgents", "preferredAgentIds"}
 CALLBACK_FIELDS = {
-    "callbackNumbers", "queueId", "routingData", "scriptId", "callbackUserName", "callbackScheduledTime",
-    "countryCode", "validateCallbackNumbers", "data",
-}  # fmt: skip
+    "scriptId", "queueId", "routingData", "customerFirstCallbackDeliveryMode", "callbackUserName", "callbackNumbers",
+    "callbackScheduledTime", "countryCode", "validateCallbackNumbers", "data", "callerId", "callerIdName",
+}  # fmt: skip  # CreateCallbackCommand
 ROUTING_DATA_FIELDS = {
-    "queueId", "languageId", "label", "priority", "skillIds", "preferredAgentIds", "scoredAgents", "routingFlags",
-}  # fmt: skip
+    "queueId", "languageId", "label", "priority", "skillIds", "skillExpression", "preferredAgentIds", "scoredAgents",
+    "routingFlags",
+}  # fmt: skip  # RoutingData
 EMAIL_FIELDS = {
-    "provider", "queueId", "flowId", "skillIds", "languageId", "priority", "attributes", "toAddress",
-    "fromAddress", "fromName", "subject", "textBody", "htmlBody", "direction",
-    # Not listed in §4 but part of the SDK's CreateEmailRequest (the recipient's display name).
-    "toName",
-}  # fmt: skip
-# §4 gives scoredAgents[] without its entry shape; the SDK's entries are {agentId, score}.
-SCORED_AGENT_FIELDS = {"agentId", "score"}
+    "queueId", "flowId", "provider", "skillIds", "skillExpression", "languageId", "priority", "attributes",
+    "toAddress", "toName", "fromAddress", "fromName", "subject", "direction", "htmlBody", "textBody",
+    "utilizationLabel",
+}  # fmt: skip  # CreateEmailRequest without externalContactId ("only valid for OUTBOUND email")
+WORKITEM_SCORED_AGENT_FIELDS = {"id", "score"}  # WorkitemScoredAgentRequest
+CALLBACK_SCORED_AGENT_FIELDS = {"agent", "score"}  # ScoredAgent {agent: DomainEntityRef, score}
 
 
 def full_workitem() -> dict[str, Any]:
@@ -60,17 +63,23 @@ def full_workitem() -> dict[str, Any]:
         "priority": 10,
         "queueId": QUEUE,
         "skillIds": [SKILL],
-        "languageId": "lang-1",
+        "languageId": OTHER,
         "preferredAgentIds": [AGENT],
-        "scoredAgents": [{"agentId": AGENT, "score": 90}],
+        "scoredAgents": [{"id": AGENT, "score": 90}],
         "description": "Customer asked for a call",
-        "externalContactId": "contact-1",
+        "externalContactId": OTHER,
         "customFields": {"case_id_text": "CASE-9", "amount_decimal": 12.5},
         "dateDue": "2025-06-02T12:00:00Z",
         "dateExpires": "2025-07-01T12:00:00+02:00",
+        "durationSeconds": 3600,
+        "ttl": int((NOW + timedelta(days=30)).timestamp()),
         "statusId": "status-1",
         "workbinId": "workbin-1",
+        "autoStatusTransition": False,
         "assigneeId": AGENT,
+        "scriptId": OTHER,
+        "wrapupCode": OTHER,
+        "utilizationLabelId": OTHER,
     }
 
 
@@ -83,16 +92,20 @@ def full_callback() -> dict[str, Any]:
             "label": "vip",
             "priority": 5,
             "skillIds": [SKILL],
+            "skillExpression": "English AND Billing",
             "preferredAgentIds": [AGENT],
-            "scoredAgents": [{"agentId": AGENT, "score": 100}],
+            "scoredAgents": [{"agent": {"id": AGENT}, "score": 100}],
             "routingFlags": ["AUTO_ANSWER"],
         },
         "scriptId": "script-1",
+        "customerFirstCallbackDeliveryMode": "UseAgentReservation",
         "callbackUserName": "Zoë",
         "callbackScheduledTime": "2025-06-01T15:00:00+00:00",
         "countryCode": "BE",
         "validateCallbackNumbers": True,
         "data": {"caseId": "CASE-9"},
+        "callerId": "+3212345600",
+        "callerIdName": "Acme Support",
     }
 
 
@@ -101,6 +114,7 @@ def full_email() -> dict[str, Any]:
         "provider": "Airflow",
         "queueId": QUEUE,
         "skillIds": [SKILL],
+        "skillExpression": "English",
         "languageId": "lang-1",
         "priority": 3,
         "attributes": {"caseId": "CASE-9"},
@@ -112,6 +126,7 @@ def full_email() -> dict[str, Any]:
         "textBody": "Hello",
         "htmlBody": "<p>Hello</p>",
         "direction": "INBOUND",
+        "utilizationLabel": OTHER,
     }
 
 
@@ -148,23 +163,23 @@ def _aliases(model: type[BaseModel]) -> set[str]:
         (CallbackRequest, CALLBACK_FIELDS),
         (RoutingData, ROUTING_DATA_FIELDS),
         (InboundEmailRequest, EMAIL_FIELDS),
-        (ScoredAgent, SCORED_AGENT_FIELDS),
+        (WorkitemScoredAgentRequest, WORKITEM_SCORED_AGENT_FIELDS),
+        (ScoredAgent, CALLBACK_SCORED_AGENT_FIELDS),
     ],
 )
-def test_every_model_field_has_a_documented_wire_name(model: type[BaseModel], documented: set[str]) -> None:
-    assert _aliases(model) <= documented
+def test_every_documented_field_is_a_model_field(model: type[BaseModel], documented: set[str]) -> None:
+    assert _aliases(model) == documented
 
 
 def test_full_bodies_with_key_use_only_documented_names() -> None:
     workitem = validate_model(WorkitemRequest, full_workitem(), context={"now": NOW}).with_idempotency_key(KEY)
-    assert set(workitem) <= WORKITEM_FIELDS
-    assert set(workitem) == set(full_workitem()) | {"externalTag"}
-    assert set(workitem["scoredAgents"][0]) <= SCORED_AGENT_FIELDS
+    assert set(workitem) == WORKITEM_FIELDS == set(full_workitem()) | {"externalTag"}
+    assert workitem["scoredAgents"] == [{"id": AGENT, "score": 90}]
 
     callback = validate_model(CallbackRequest, full_callback()).with_idempotency_key(KEY)
     assert set(callback) == set(full_callback()) and set(callback) <= CALLBACK_FIELDS
     assert set(callback["routingData"]) == ROUTING_DATA_FIELDS
-    assert set(callback["routingData"]["scoredAgents"][0]) <= SCORED_AGENT_FIELDS
+    assert callback["routingData"]["scoredAgents"] == [{"agent": {"id": AGENT}, "score": 100}]
 
     email = validate_model(InboundEmailRequest, full_email()).with_idempotency_key(KEY)
     assert set(email) == set(full_email()) and set(email) <= EMAIL_FIELDS
@@ -266,11 +281,12 @@ def test_user_idempotency_attribute_is_refused_in_callback_data_and_email_attrib
         ({"queueId": "q"}, "queueId"),
         ({"skillIds": ["s"]}, "skillIds[0]"),
         ({"preferredAgentIds": [AGENT, "a"]}, "preferredAgentIds[1]"),
-        ({"scoredAgents": [{"agentId": AGENT, "score": 101}]}, "scoredAgents[0].score"),
-        ({"scoredAgents": [{"agentId": AGENT, "score": -1}]}, "scoredAgents[0].score"),
-        ({"scoredAgents": [{"agentId": "a", "score": 1}]}, "scoredAgents[0].agentId"),
-        ({"scoredAgents": [{"agentId": AGENT, "score": 1, "rank": 2}]}, "scoredAgents[0].rank"),
-        ({"scoredAgents": [{"agentId": AGENT, "score": 1}] * 21}, "scoredAgents"),
+        ({"scoredAgents": [{"id": AGENT, "score": 101}]}, "scoredAgents[0].score"),
+        ({"scoredAgents": [{"id": AGENT, "score": -1}]}, "scoredAgents[0].score"),
+        ({"scoredAgents": [{"id": "a", "score": 1}]}, "scoredAgents[0].id"),
+        ({"scoredAgents": [{"agentId": AGENT, "score": 1}]}, "scoredAgents[0].agentId"),
+        ({"scoredAgents": [{"id": AGENT, "score": 1, "rank": 2}]}, "scoredAgents[0].rank"),
+        ({"scoredAgents": [{"id": AGENT, "score": 1}] * 21}, "scoredAgents"),
         ({"description": "d" * 513}, "description"),
         ({"dateDue": "2025-06-02T12:00:00"}, "dateDue"),
         ({"dateDue": (NOW + timedelta(days=365, seconds=1)).isoformat()}, "dateDue"),
@@ -278,6 +294,15 @@ def test_user_idempotency_attribute_is_refused_in_callback_data_and_email_attrib
         ({"assigneeId": "someone"}, "assigneeId"),
         ({"customFields": ["not", "a", "map"]}, "customFields"),
         ({"wrapupCode": "x"}, "wrapupCode"),
+        ({"utilizationLabelId": "label"}, "utilizationLabelId"),
+        ({"languageId": "lang-1"}, "languageId"),
+        ({"externalContactId": "contact-1"}, "externalContactId"),
+        ({"scriptId": "script-1"}, "scriptId"),
+        ({"durationSeconds": 365 * 86_400 + 1}, "durationSeconds"),
+        ({"durationSeconds": -1}, "durationSeconds"),
+        ({"ttl": int((NOW + timedelta(days=366)).timestamp())}, "ttl"),
+        ({"ttl": "soon"}, "ttl"),
+        ({"autoStatusTransition": "sometimes"}, "autoStatusTransition"),
     ],
 )
 def test_workitem_constraints(change: dict[str, Any], path: str) -> None:
@@ -290,7 +315,9 @@ def test_workitem_boundaries_are_accepted() -> None:
         name="x" * 256,
         priority=-25_000_000,
         description="d" * 512,
-        scoredAgents=[{"agentId": AGENT, "score": 0}] * 20,
+        scoredAgents=[{"id": AGENT, "score": 0}] * 20,
+        durationSeconds=365 * 86_400,
+        ttl=int((NOW + timedelta(days=365)).timestamp()),
         dateDue=(NOW + timedelta(days=365)).isoformat(),
         dateExpires=(NOW - timedelta(days=3)).isoformat(),  # in the past is allowed
     )
@@ -329,8 +356,14 @@ def test_workitem_reports_every_problem_at_once() -> None:
         ({"routingData": {"queueId": QUEUE, "skillIds": ["s"]}}, "routingData.skillIds[0]"),
         ({"routingData": {"queueId": "q"}}, "routingData.queueId"),
         ({"routingData": {"queueId": QUEUE, "priority": "high"}}, "routingData.priority"),
-        ({"routingData": {"queueId": QUEUE, "scoredAgents": [{"agentId": AGENT, "score": 1}] * 21}},
+        ({"routingData": {"queueId": QUEUE, "scoredAgents": [{"agent": {"id": AGENT}, "score": 1}] * 21}},
          "routingData.scoredAgents"),
+        ({"routingData": {"queueId": QUEUE, "scoredAgents": [{"agentId": AGENT, "score": 1}]}},
+         "routingData.scoredAgents[0].agent"),
+        ({"routingData": {"queueId": QUEUE, "scoredAgents": [{"agent": {"id": "a"}, "score": 1}]}},
+         "routingData.scoredAgents[0].agent.id"),
+        ({"customerFirstCallbackDeliveryMode": "useQueueSetting"}, "customerFirstCallbackDeliveryMode"),
+        ({"callerId": "555-1234"}, "callerId"),
         ({"routingData": {"queueId": QUEUE, "flags": []}}, "routingData.flags"),
         ({"callbackNumber": "+1"}, "callbackNumber"),
     ],
@@ -377,6 +410,8 @@ def test_callback_queue_rule_is_reported_with_field_errors() -> None:
         ({"priority": "3"}, "priority"),
         ({"attributes": {"n": 1}}, "attributes.n"),
         ({"cc": "x"}, "cc"),
+        ({"utilizationLabel": "x" * 37}, "utilizationLabel"),
+        ({"externalContactId": OTHER}, "externalContactId"),
     ],
 )
 def test_email_constraints(change: dict[str, Any], path: str) -> None:
@@ -403,3 +438,27 @@ def test_email_reports_every_problem_at_once() -> None:
 def test_revalidating_a_model_instance_keeps_it_valid() -> None:
     request = validate_model(CallbackRequest, full_callback())
     assert validate_model(CallbackRequest, request).to_wire() == request.to_wire()
+
+
+# --- bulk add job entities (WorkitemCommonCreate) ------------------------------------------------------------------
+
+
+def test_a_bulk_entity_takes_every_common_field_and_serialises_like_a_workitem() -> None:
+    common = {name: value for name, value in full_workitem().items() if name in WORKITEM_COMMON_FIELDS}
+    entity = validate_model(WorkitemCommonRequest, common, context={"now": NOW})
+    assert _aliases(WorkitemCommonRequest) - {
+        "scoredAgents",
+        "preferredAgentIds",
+        "wrapupCode",
+        "utilizationLabelId",
+    } == (WORKITEM_COMMON_FIELDS)
+    assert entity.with_idempotency_key(KEY) == validate_model(
+        WorkitemRequest, common, context={"now": NOW}
+    ).with_idempotency_key(KEY)
+
+
+@pytest.mark.parametrize("field", ["scoredAgents", "preferredAgentIds", "wrapupCode", "utilizationLabelId"])
+def test_a_bulk_entity_refuses_what_bulk_jobs_cannot_set(field: str) -> None:
+    body = {"name": "abc", "typeId": TYPE, field: full_workitem()[field]}
+    found = problems(WorkitemCommonRequest, body)
+    assert set(found) == {field} and "bulk add jobs cannot set this field" in found[field]
