@@ -24,7 +24,7 @@ from types import FrameType
 from tests.cluster.deployment import WORKERS, Cluster
 from tests.cluster.layout import ROOT, ClusterLayout
 from tests.cluster.scenarios import REQUIRED_DAGS, Report, Scenarios
-from tests.cluster.verdict import Check, LedgerTally, passed, summary_line, tally_ledger
+from tests.cluster.verdict import Check, LedgerTally, ledger_checks, passed, summary_line, tally_ledger
 
 STARTED = time.monotonic()
 
@@ -45,13 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     layout = ClusterLayout(args.dir.resolve())
     # Airflow code imported by the harness itself (to read the DAG files) gets a home of its own, too
     os.environ["AIRFLOW_HOME"] = str(layout.node_home("harness"))
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
 
     sandbox_args = ["--quota", "6000", "--crm-mode", "async", "--crm-async-delay", "1", "--bulk-job-seconds", "30"]
     cluster = Cluster(layout, sandbox_args=sandbox_args, required_dags=REQUIRED_DAGS)
     report = Report()
-    tally = LedgerTally(created=0, duplicates=0, lost=())
+    tally: LedgerTally | None = None
     status = 1
     log(f"logs: {layout.logs}")
     try:
@@ -64,8 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             while True:
                 cluster.check()
                 time.sleep(2)
-        scenarios = Scenarios(cluster, log)
-        report = scenarios.run_all()
+        scenarios = Scenarios(cluster, log, report)
+        scenarios.run_all()
         tally = tally_ledger(scenarios.sandbox.ledger(), report.expected)
         status = 0 if passed(report.checks, tally) else 1
     except KeyboardInterrupt as interrupt:
@@ -96,15 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _print_report(report: Report, tally: LedgerTally, timings: dict[str, float]) -> None:
+def _print_report(report: Report, tally: LedgerTally | None, timings: dict[str, float]) -> None:
     print("checks:")
     for check in report.checks:
         print(f"  {check.render()}")
-    print(f"  {'ok  ' if tally.duplicates == 0 else 'FAIL'} ledger: {tally.duplicates} record(s) beyond one per item")
-    lost_detail = ", ".join(f"{task}: {count}" for task, count in sorted(tally.lost_by_task.items()))
-    print(f"  {'ok  ' if not tally.lost else 'FAIL'} ledger: {len(tally.lost)} item(s) without a record {lost_detail}")
-    if tally.unexpected:
-        print(f"  FAIL ledger: {len(tally.unexpected)} record(s) under keys no item has")
+    for check in ledger_checks(tally):
+        print(f"  {check.render()}")
     for note in report.notes:
         print(f"  why: {note}")
     print("timings:")

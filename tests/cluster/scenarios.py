@@ -26,7 +26,7 @@ from typing import Any
 from tests.cluster import workload
 from tests.cluster.deployment import WORKERS, Cluster
 from tests.cluster.expected import bulk_task, load_dags, single_task
-from tests.cluster.processes import wait_for
+from tests.cluster.processes import ProcessDiedError, wait_for
 from tests.cluster.rest import AirflowApiError, Try
 from tests.cluster.verdict import Check, ExpectedRecords
 from tests.support.sandbox_client import SandboxAdmin
@@ -71,14 +71,15 @@ class Scenarios:
 
     :param cluster: the running cluster.
     :param log: prints one progress line.
+    :param report: where the findings go (kept by the caller, so an interrupted run still shows them).
     """
 
-    def __init__(self, cluster: Cluster, log: Callable[[str], None]) -> None:
+    def __init__(self, cluster: Cluster, log: Callable[[str], None], report: Report) -> None:
         self.cluster = cluster
         self.rest = cluster.rest
         self.sandbox = SandboxAdmin(cluster.sandbox_url)
         self.log = log
-        self.report = Report()
+        self.report = report
         dags_folder = cluster.layout.dags
         self.dags = {
             **load_dags(dags_folder / "genesys_bulk_interactions.py"),
@@ -105,6 +106,8 @@ class Scenarios:
         started = time.monotonic()
         try:
             return scenario()
+        except ProcessDiedError:
+            raise  # a component died: nothing later can be judged
         except Exception as error:  # recorded as a failed check; the next scenario still runs
             self.report.check(f"{name}: completed", False, f"{type(error).__name__}: {error}")
             return None

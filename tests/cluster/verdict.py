@@ -143,15 +143,36 @@ def tally_ledger(ledger: Mapping[str, Any], expected: Sequence[ExpectedRecords])
     )
 
 
-def summary_line(*, executor: str, workers: Sequence[str], tries: Sequence[tuple[str, str]], tally: LedgerTally) -> str:
-    """``cluster: executor=… workers=… tries=<task>:<worker>,… created=… duplicates=… lost=…``."""
+def ledger_checks(tally: LedgerTally | None) -> list[Check]:
+    """The ledger's verdict as checks: read at all, nothing beyond one record per item, nothing lost."""
+    if tally is None:
+        return [Check("ledger: read", False, "the run ended before the ledger was read")]
+    lost = ", ".join(f"{task}: {count}" for task, count in sorted(tally.lost_by_task.items()))
+    checks = [
+        Check("ledger: one record per expected item", tally.duplicates == 0, f"{tally.duplicates} beyond one"),
+        Check("ledger: no expected item without a record", not tally.lost, f"{len(tally.lost)} lost {lost}".strip()),
+    ]
+    if tally.unexpected:
+        checks.append(Check("ledger: no record under a key no item has", False, f"{len(tally.unexpected)} such"))
+    return checks
+
+
+def summary_line(
+    *, executor: str, workers: Sequence[str], tries: Sequence[tuple[str, str]], tally: LedgerTally | None
+) -> str:
+    """``cluster: executor=… workers=… tries=<task>:<worker>,… created=… duplicates=… lost=…``.
+
+    Without a tally (the run ended before the ledger was read) the three counts are ``?``.
+    """
     tries_text = ",".join(f"{task}:{worker}" for task, worker in tries) or "-"
-    return (
-        f"cluster: executor={executor} workers={','.join(workers)} tries={tries_text} "
+    counts = (
         f"created={tally.created} duplicates={tally.duplicates} lost={len(tally.lost)}"
+        if tally is not None
+        else "created=? duplicates=? lost=?"
     )
+    return f"cluster: executor={executor} workers={','.join(workers)} tries={tries_text} {counts}"
 
 
-def passed(checks: Sequence[Check], tally: LedgerTally) -> bool:
-    """The run passed: every check held, no duplicate, nothing lost."""
-    return all(check.passed for check in checks) and tally.duplicates == 0 and not tally.lost
+def passed(checks: Sequence[Check], tally: LedgerTally | None) -> bool:
+    """The run passed: the ledger was read, every check held, nothing was created twice, nothing was lost."""
+    return tally is not None and all(check.passed for check in checks) and tally.duplicates == 0 and not tally.lost
