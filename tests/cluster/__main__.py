@@ -103,7 +103,7 @@ def _print_report(report: Report, tally: LedgerTally | None, timings: dict[str, 
     for check in ledger_checks(tally):
         print(f"  {check.render()}")
     for note in report.notes:
-        print(f"  why: {note}")
+        print(f"  note: {note}")
     print("timings:")
     for name, seconds in {**timings, **report.timings}.items():
         print(f"  {name}: {seconds:.1f}s")
