@@ -415,4 +415,6 @@ def last_error(log_path: Path) -> str:
                 if isinstance(error, dict):
                     text += f" {error.get('exc_type', '')}: {error.get('exc_value', '')}"
             found = " ".join(text.split())
-    return (found[:600] or "no error event in the task log") + f" (log: {log_path})"
+    if len(found) > 500:
+        found = found[:500] + " …"
+    return (found or "no error event in the task log") + f" (log: {log_path})"
