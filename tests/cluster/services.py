@@ -53,6 +53,19 @@ def postgres_binaries() -> Path:
     return binaries
 
 
+def _check_reachable(folder: Path, uid: int) -> None:
+    """Fail clearly when the unprivileged PostgreSQL user cannot reach ``folder`` (e.g. a clone under /root)."""
+    for parent in folder.parents:
+        if not parent.exists():
+            continue
+        info = parent.stat()
+        if info.st_uid != uid and not info.st_mode & 0o001:
+            raise RuntimeError(
+                f"PostgreSQL runs as {POSTGRES_OS_USER!r} (it refuses root) and cannot enter {parent}: "
+                "put the working folder elsewhere with --dir (e.g. under /tmp)"
+            )
+
+
 class Postgres:
     """A throw-away PostgreSQL cluster in ``folder``, listening on ``127.0.0.1:port``.
 
@@ -81,6 +94,7 @@ class Postgres:
         data.mkdir(parents=True, mode=0o700)
         identity: dict[str, Any] = {}
         if self.run_as is not None:
+            _check_reachable(self.folder, self.run_as[0])
             for path in (self.folder, data):
                 os.chown(path, *self.run_as)
             identity = {"user": self.run_as[0], "group": self.run_as[1], "extra_groups": []}
