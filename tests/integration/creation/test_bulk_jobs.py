@@ -1,8 +1,7 @@
-"""Bulk add jobs against the sandbox: the two-phase protocol, lost answers, earlier tries' jobs, the trigger."""
+"""Bulk add jobs against the sandbox: the two-phase protocol, lost answers, earlier tries' jobs, the input."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,6 @@ from airflow_provider_genesys.creation.items import PreparedItem
 from airflow_provider_genesys.creation.kinds import WORKITEM_BULK_JOBS
 from airflow_provider_genesys.exceptions import GenesysApiError, JobOutcomeUnknownError
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
-from airflow_provider_genesys.triggers.workitem_jobs import GenesysWorkitemJobsTrigger
 from tests.support.context import task_identity
 from tests.support.payloads import PAYLOADS
 
@@ -158,41 +156,6 @@ def test_a_retry_waits_for_an_earlier_tries_running_job_and_replays_its_workitem
     assert all(is_terminal(get_job(hook, job_id)) for job_id in retry.job_log.earlier)  # type: ignore[union-attr]
     assert admin.requests_to(CREATE) == {"202": 2}  # nothing submitted again
     assert len(admin.records()) == 4 and admin.ledger()["duplicates"] == 0
-
-
-def test_the_trigger_round_trips_plain_json_and_reports_the_final_states(
-    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem]
-) -> None:
-    job = create_job(hook, _entities(item_of, 1))
-    queue_job(hook, job["id"])
-    trigger = GenesysWorkitemJobsTrigger(
-        genesys_conn_id="genesys_cloud_default", job_ids=[job["id"]], poll_interval=0.05, carry={"jobs": [1]}
-    )
-    classpath, kwargs = trigger.serialize()
-    assert classpath.endswith("GenesysWorkitemJobsTrigger")
-    rebuilt = GenesysWorkitemJobsTrigger(**kwargs)
-
-    async def first_event() -> Any:
-        async for event in rebuilt.run():
-            return event.payload
-        return None
-
-    payload = asyncio.run(first_event())
-
-    assert payload == {"status": "success", "states": {job["id"]: "Succeeded"}, "carry": {"jobs": [1]}}
-
-
-def test_the_trigger_reports_an_unknown_job_as_an_error(sandbox: Any) -> None:
-    trigger = GenesysWorkitemJobsTrigger(genesys_conn_id="genesys_no_retry", job_ids=["nope"], poll_interval=0.05)
-
-    async def first_event() -> Any:
-        async for event in trigger.run():
-            return event.payload
-        return None
-
-    payload = asyncio.run(first_event())
-
-    assert payload["status"] == "error" and "nope" in payload["message"]
 
 
 def _file_run(hook: GenesysCloudHook, source: str, tmp_path: Path) -> BulkJobsRun:
