@@ -42,7 +42,6 @@ from airflow_provider_genesys.creation.bulk_jobs import (
     terminate_idle_job,
 )
 from airflow_provider_genesys.creation.bulk_run import (
-    LOG_RECORDS_MAX_ITEMS,
     BulkOptions,
     BulkOutputs,
     BulkResult,
@@ -59,7 +58,7 @@ from airflow_provider_genesys.creation.lookup import mark_existing
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysApiError, InteractionValidationError, JobOutcomeUnknownError
 from airflow_provider_genesys.models.audit import AuditRecord, RunSummary, utc_now_iso
-from airflow_provider_genesys.utils.audit_files import default_state_dir, safe_segment
+from airflow_provider_genesys.utils.audit_files import LOG_RECORDS_MAX_ITEMS, default_state_dir, safe_segment
 from airflow_provider_genesys.utils.redaction import redact
 from airflow_provider_genesys.utils.xcom_budget import xcom_max_bytes
 

@@ -29,10 +29,11 @@ from airflow_provider_genesys.exceptions import InteractionValidationError
 from airflow_provider_genesys.models.audit import AuditRecord, ItemResult, RunSummary
 from airflow_provider_genesys.utils import metrics
 from airflow_provider_genesys.utils.audit_files import (
+    LOG_RECORDS_MAX_ITEMS,
     default_state_dir,
-    is_uri,
     probe_location,
     resolve_audit_file,
+    run_file,
 )
 from airflow_provider_genesys.utils.redaction import redact
 from airflow_provider_genesys.utils.xcom_budget import SpillingRecords, xcom_max_bytes, xcom_size
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from airflow_provider_genesys.creation.journal import SendJournal
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 
-#: Up to this many items, each audit record is also written to the task log (one JSON line each).
-LOG_RECORDS_MAX_ITEMS = 1000
 #: How many invalid/failed items a task failure message lists (all of them are in XCom / the files).
 REPORT_LINES = 50
 #: Error codes of a 2xx that was not a usable answer: a retry finds the record by its key, or creates it.
@@ -126,7 +125,7 @@ class BulkOutputs:
         if audit_path:
             audit_file = resolve_audit_file(audit_path, task.scope, task.try_number)
         else:
-            audit_file = f"{default_state_dir()}/{task.scope}/audit-try-{task.try_number}.jsonl"
+            audit_file = run_file(None, task.scope, task.try_number, "audit")
         self.records = SpillingRecords(
             max_bytes,
             {"items": items_file(task, audit_path), "audits": audit_file},
@@ -199,11 +198,7 @@ def probe_outputs(task: TaskIdentity, audit_path: str | None) -> None:
 
 def items_file(task: TaskIdentity, audit_path: str | None) -> str:
     """Where the per-item results of a large run go: beside the audit records, else under the state directory."""
-    if audit_path and (is_uri(audit_path) or not audit_path.endswith(".jsonl")):
-        folder = audit_path.removesuffix(".jsonl").rstrip("/")
-    else:
-        folder = default_state_dir()
-    return f"{folder}/{task.scope}/items-try-{task.try_number}.jsonl"
+    return run_file(audit_path, task.scope, task.try_number, "items")
 
 
 @dataclass
@@ -341,7 +336,7 @@ class BulkRun:
             logger=self.log,
         )
         counts = {"created": 0, "replayed": 0, "failed": 0, "requests": 0, "resumed": 0}
-        latencies: list[float] = []
+        timings = _Timings()
         seen = _PassTwo()
         refusal: str | None = None
         try:
@@ -353,8 +348,8 @@ class BulkRun:
                     + "\nNo create request was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
                 )
             else:
-                self._send(report, outputs, counts, latencies, seen)
-                outputs.fit(self._summary(report, counts, latencies, outputs))
+                self._send(report, outputs, counts, timings, seen)
+                outputs.fit(self._summary(report, counts, timings, outputs))
         finally:
             outputs.close()
             self.source.close()
@@ -363,7 +358,7 @@ class BulkRun:
         if refusal is not None:
             return BulkResult(summary=None, audits_xcom=outputs.audits_xcom, problems=[refusal], refused=True)
         changed = seen.differs_from(report)
-        summary = self._summary(report, counts, latencies, outputs)
+        summary = self._summary(report, counts, timings, outputs)
         self.log.info("genesys_audit_summary %s", summary.model_copy(update={"items": None}).to_json_line())
         result = verdict(summary, outputs.audits_xcom, outputs.failures, report, self.options)
         if changed:
@@ -375,7 +370,7 @@ class BulkRun:
         report: ValidationReport,
         outputs: BulkOutputs,
         counts: dict[str, int],
-        latencies: list[float],
+        timings: _Timings,
         seen: _PassTwo,
     ) -> None:
         """Create the valid items an earlier execution has not settled, recording each outcome as it comes."""
@@ -386,8 +381,7 @@ class BulkRun:
             counts["requests"] += audit.requests_sent
             if audit.outcome in counts:
                 counts[audit.outcome] += 1
-            if audit.latency_ms is not None:
-                latencies.append(audit.latency_ms)
+            timings.add(audit)
             if audit.resumed:
                 counts["resumed"] += 1
             elif self.checkpoint is not None and audit.outcome in ("created", "replayed") and audit.interaction_id:
@@ -415,7 +409,7 @@ class BulkRun:
         )
 
     def _summary(
-        self, report: ValidationReport, counts: dict[str, int], latencies: list[float], outputs: BulkOutputs
+        self, report: ValidationReport, counts: dict[str, int], timings: _Timings, outputs: BulkOutputs
     ) -> RunSummary:
         """The run summary; ``latency_ms_*`` are HTTP round trips (pacing waits are not Genesys' time)."""
         return RunSummary(
@@ -426,9 +420,11 @@ class BulkRun:
             replayed=counts["replayed"],
             failed=counts["failed"],
             validation_pass_rate=report.valid / report.total if report.total else 1.0,
-            latency_ms_p50=RunSummary.percentile(latencies, 0.5),
-            latency_ms_p95=RunSummary.percentile(latencies, 0.95),
-            latency_ms_max=max(latencies) if latencies else None,
+            latency_ms_p50=RunSummary.percentile(timings.latencies, 0.5),
+            latency_ms_p95=RunSummary.percentile(timings.latencies, 0.95),
+            latency_ms_max=max(timings.latencies) if timings.latencies else None,
+            pacing_wait_ms_p50=RunSummary.percentile(timings.pacing_waits, 0.5),
+            pacing_wait_ms_p95=RunSummary.percentile(timings.pacing_waits, 0.95),
             requests_sent=self.hook.requests_sent,
             throttled_429=self.hook.throttled,
             wall_seconds=round(time.monotonic() - self.started, 3),
@@ -455,6 +451,20 @@ def fingerprint(position: int, prepared: PreparedItem | InteractionValidationErr
     """One item's line of a run's input digest: its position and its key (or its invalidity)."""
     key = "invalid" if isinstance(prepared, InteractionValidationError) else prepared.key
     return f"{position}:{key}\n".encode()
+
+
+@dataclass
+class _Timings:
+    """The items' HTTP round trips and pacing waits (the summary's percentiles)."""
+
+    latencies: list[float] = field(default_factory=list)
+    pacing_waits: list[float] = field(default_factory=list)
+
+    def add(self, audit: AuditRecord) -> None:
+        if audit.latency_ms is not None:
+            self.latencies.append(audit.latency_ms)
+        if audit.pacing_wait_ms is not None:
+            self.pacing_waits.append(audit.pacing_wait_ms)
 
 
 class _PassTwo:
