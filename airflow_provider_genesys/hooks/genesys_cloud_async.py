@@ -351,7 +351,8 @@ def _network_reason(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "connection closed by the server before a response"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return "connection refused" if "refused" in str(exc).lower() else f"cannot connect: {exc}"
+        refused = isinstance(exc.os_error, ConnectionRefusedError) or "refused" in str(exc).lower()
+        return "connection refused" if refused else f"cannot connect: {exc}"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "connection dropped while reading the response"
     return f"{type(exc).__name__}: {exc}"
