@@ -388,21 +388,20 @@ class BulkJobsRun:
         if input_digest and self.input_digest and input_digest != self.input_digest:
             state.problems.append(
                 "The input changed while the task waited for its bulk add jobs: its items or their order differ "
-                "from the ones submitted. Every item of the jobs is reported by its key; re-run the task to settle "
-                "the rest."
+                "from the ones submitted. The outcomes reported are those of the input as it is now; re-run the "
+                "task to settle it."
             )
         foreign = in_jobs - valid
         if foreign:
             state.problems.append(
-                f"{len(foreign)} workitem(s) of this run's bulk add jobs are not items of the input any more."
+                f"{len(foreign)} entit(ies) of this run's bulk add jobs are not items of the input any more (their "
+                "keys are in the task's job log)."
             )
         rest = [item for item in items if item.key not in in_jobs]
-        created_by_unmatched = self._unmatched_ids(state, unmatched)
+        created_by_unmatched = self._created_ids(unmatched)
         for item in mark_existing(self.hook, rest):
             found = item.existing.get("id") if item.existing is not None else None
             if found and str(found) in created_by_unmatched:
-                state.replayed.pop(item.key, None)
-                state.failed.pop(item.key, None)
                 state.created_by_key[item.key] = str(found)
             elif found:
                 state.replayed[item.key] = found
@@ -416,7 +415,7 @@ class BulkJobsRun:
                 state.failed[item.key] = {"error": reason, "status": None, "code": "bulk.result.missing"}
         return state
 
-    def _unmatched_ids(self, state: JobsState, job_ids: list[str]) -> set[str]:
+    def _created_ids(self, job_ids: list[str]) -> set[str]:
         """The workitem ids created by jobs whose entity order is not known here (their results, read once)."""
         created: set[str] = set()
         for job_id in job_ids:
