@@ -93,6 +93,10 @@ class GenesysApiError(GenesysError):
         #: False only when the hook knows that no attempt of the call left this process (a token or settings
         #: failure, a connection that could not be opened): nothing can have been created.
         self.request_sent = True
+        #: the HTTP round trips of the call's attempts, summed (set by the hook)
+        self.latency_ms: float | None = None
+        #: the time the call waited for its pacing slots (set by the hook)
+        self.pacing_wait_ms: float | None = None
         super().__init__(redact(self._render()))
 
     def _render(self) -> str:

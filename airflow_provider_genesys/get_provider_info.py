@@ -71,6 +71,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Genesys Cloud",
                 "python-modules": [
                     "airflow_provider_genesys.hooks.genesys_cloud",
+                    "airflow_provider_genesys.hooks.genesys_cloud_async",
                     "airflow_provider_genesys.hooks.crm",
                 ],
             }
@@ -190,6 +191,17 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "string",
                         "example": "/shared/airflow/genesys",
                         "default": "",
+                    },
+                    "xcom_max_bytes": {
+                        "description": "The XCom budget of one run of any Genesys operator, in bytes (at least "
+                        "4096): its return value and every key it pushes, counted as the JSON text XCom stores. "
+                        "Per-item results, audit records and CRM receipts stay in XCom while they fit; beyond it "
+                        "they go to JSON-lines files (beside the operator's audit_path, else in state_dir) and XCom "
+                        "holds the files' paths.\n",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "262144",
+                        "default": "65536",
                     },
                 },
             },

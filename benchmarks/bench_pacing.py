@@ -6,6 +6,8 @@
 connection says ``requests_per_minute: 3000`` (the hook's shared pacer), against the sandbox in a child process
 enforcing 3,000 requests per token per sliding minute. The ideal is 1,500 / 3,000 min = 30 s. 429 answers are
 counted by the sandbox (``GET /_sandbox/requests``) and by the hook. The token is fetched before the clock starts.
+Each run also prints the items' ``latency_ms`` (HTTP round trip) and ``pacing_wait_ms`` (wait for a pacing slot)
+percentiles: at the quota, the queue is the client's, not Genesys'.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from airflow_provider_genesys.creation.engine import CreationEngine, prepare_ite
 from airflow_provider_genesys.creation.kinds import get_kind
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, clear_token_cache
+from airflow_provider_genesys.models.audit import RunSummary
 
 QUOTA = 3000
 ITEMS = 1500
@@ -66,9 +69,18 @@ def main() -> int:
             hook.get_token()
             engine = CreationEngine(hook, spec, task, max_concurrency=args.concurrency, progress_interval=3600)
             created = [0]
+            latencies: list[float] = []
+            waits: list[float] = []
 
-            def on_outcome(outcome: Any, created: list[int] = created) -> None:
+            def on_outcome(
+                outcome: Any,
+                created: list[int] = created,
+                latencies: list[float] = latencies,
+                waits: list[float] = waits,
+            ) -> None:
                 created[0] += outcome.audit.outcome == "created"
+                latencies.append(outcome.audit.latency_ms or 0.0)
+                waits.append(outcome.audit.pacing_wait_ms or 0.0)
 
             started = time.perf_counter()
             engine.run(items, total=len(items), on_outcome=on_outcome)
@@ -81,11 +93,18 @@ def main() -> int:
                 "sandbox_429": posts.get("429", 0),
                 "hook_throttled": hook.throttled,
                 "posts": posts,
+                # per item: the HTTP round trip (latency_ms) and the wait for a pacing slot (pacing_wait_ms)
+                "latency_ms_p50": RunSummary.percentile(latencies, 0.5),
+                "latency_ms_p95": RunSummary.percentile(latencies, 0.95),
+                "pacing_wait_ms_p50": RunSummary.percentile(waits, 0.5),
+                "pacing_wait_ms_p95": RunSummary.percentile(waits, 0.95),
             }
             runs.append(result)
             print(
                 f"  run {run}: wall {wall:.2f} s = {wall / ideal:.3f}x ideal, created {created[0]}, "
-                f"429 answers {result['sandbox_429']}  {posts}",
+                f"429 answers {result['sandbox_429']}  {posts}; per item: latency_ms p50 "
+                f"{result['latency_ms_p50']:.1f} p95 {result['latency_ms_p95']:.1f}, pacing_wait_ms p50 "
+                f"{result['pacing_wait_ms_p50']:.1f} p95 {result['pacing_wait_ms_p95']:.1f}",
                 flush=True,
             )
     ok = [r for r in runs if r["created"] == args.items]

@@ -55,7 +55,8 @@ def genesys_bulk_interactions() -> None:
         counts = {key: summary[key] for key in ("total", "created", "replayed", "invalid", "failed")}
         print("Bulk summary:", json.dumps(counts))
         print(
-            f"latency p50={summary['latency_ms_p50']} ms p95={summary['latency_ms_p95']} ms, "
+            f"latency (HTTP round trip) p50={summary['latency_ms_p50']} ms p95={summary['latency_ms_p95']} ms, "
+            f"pacing wait p50={summary['pacing_wait_ms_p50']} ms, "
             f"{summary['requests_sent']} requests, {summary['throttled_429']} throttled, "
             f"{summary['wall_seconds']} s"
         )

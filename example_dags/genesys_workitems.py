@@ -69,6 +69,7 @@ def genesys_workitems() -> None:
         interaction="{{ params.workitem }}",
         external_id="{{ params.case_id }}",
         validate_routing=True,
+        return_record=True,  # the Workitem as Genesys answers it (by default: its id and the audit fields only)
     )
     GenesysBulkAddWorkitemsOperator(
         task_id="add_backlog",

@@ -29,6 +29,7 @@ from airflow_provider_genesys.exceptions import GenesysApiError, JobOutcomeUnkno
 
 if TYPE_CHECKING:
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, GenesysResponse
+    from airflow_provider_genesys.hooks.genesys_cloud_async import GenesysCloudAsyncHook
 
 JOBS_PATH = "/api/v2/taskmanagement/workitems/bulk/add/jobs"
 #: Entities per job Genesys documents ("a minimum of 1 and a maximum of 50 workitem entities").
@@ -81,6 +82,12 @@ def create_job(hook: GenesysCloudHook, entities: Sequence[Mapping[str, Any]]) ->
 def get_job(hook: GenesysCloudHook, job_id: str) -> dict[str, Any]:
     """The current ``BulkJob`` of ``job_id``."""
     body = hook.request("GET", _job_path(job_id)).body
+    return dict(body) if isinstance(body, Mapping) else {}
+
+
+async def aget_job(hook: GenesysCloudAsyncHook, job_id: str) -> dict[str, Any]:
+    """The current ``BulkJob`` of ``job_id``, from an event loop (the trigger)."""
+    body = (await hook.request("GET", _job_path(job_id))).body
     return dict(body) if isinstance(body, Mapping) else {}
 
 

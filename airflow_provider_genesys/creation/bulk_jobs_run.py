@@ -8,19 +8,21 @@ terminated (it can then never run), a queued or running one is waited for. Only 
 (IN queries by ``externalTag``) and submit what Genesys does not have; a job still unfinished when the wait ends
 keeps its keys out of this execution (reported "outcome unknown").
 
-The state carried from submitting to reading results (:class:`JobsState`) is plain JSON, so it survives a
-deferral to the triggerer. Reading results re-validates the input (the same items and keys as before).
+A deferral to the triggerer carries the job ids and the run's start time only, never per-item state: the resumed
+run re-validates its input (the same items and keys as before, checked by a digest) and rebuilds each item's
+outcome from the job log's keys and the jobs' results (:meth:`BulkJobsRun.resumed_state`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,19 +43,24 @@ from airflow_provider_genesys.creation.bulk_jobs import (
 )
 from airflow_provider_genesys.creation.bulk_run import (
     BulkOptions,
+    BulkOutputs,
     BulkResult,
     failure_report,
+    fingerprint,
     invalid_report,
+    probe_outputs,
+    unreadable_report,
 )
 from airflow_provider_genesys.creation.engine import invalid_audit, item_audit_fields
 from airflow_provider_genesys.creation.inputs import BulkInput, ItemCheck, ValidatedItem
 from airflow_provider_genesys.creation.items import KindSpec, PreparedItem
 from airflow_provider_genesys.creation.lookup import mark_existing
 from airflow_provider_genesys.creation.task import TaskIdentity
-from airflow_provider_genesys.exceptions import GenesysApiError, JobOutcomeUnknownError
-from airflow_provider_genesys.models.audit import AuditRecord, ItemResult, RunSummary, utc_now_iso
-from airflow_provider_genesys.utils.audit_files import default_state_dir, safe_segment
+from airflow_provider_genesys.exceptions import GenesysApiError, InteractionValidationError, JobOutcomeUnknownError
+from airflow_provider_genesys.models.audit import AuditRecord, RunSummary, utc_now_iso
+from airflow_provider_genesys.utils.audit_files import LOG_RECORDS_MAX_ITEMS, default_state_dir, safe_segment
 from airflow_provider_genesys.utils.redaction import redact
+from airflow_provider_genesys.utils.xcom_budget import xcom_max_bytes
 
 if TYPE_CHECKING:
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
@@ -116,44 +123,45 @@ class BulkJobLog:
 
 @dataclass
 class JobsState:
-    """What a run knows between submitting its jobs and reading their results (plain JSON).
+    """What a run knows between submitting its jobs and reading their results.
 
-    :param started: monotonic start time (wall seconds of the summary).
+    Only the job ids and :attr:`started_at` cross a deferral; a resumed run rebuilds the rest from its input, the
+    job log and the jobs themselves (:meth:`BulkJobsRun.resumed_state`).
+
+    :param started_at: when the run started (Unix time, seconds): its duration holds on whatever machine it ends.
     :param jobs: ``[{"id", "keys"}]``, the jobs this execution queued and the keys of their entities in order.
     :param replayed: key → workitem id of items an earlier try created.
     :param failed: key → ``{"error", "status", "code"}`` of items that were not submitted, or whose job's fate is
         unknown.
     :param results: job id → raw ``BulkJobAddResponse.results`` once read.
     :param states: job id → final ``BulkJob.state`` once known.
+    :param problems: what makes the run fail besides its items (an input that changed across a deferral).
+    :param created_by_key: key → workitem id of items this execution's jobs created, found by their keys (when the
+        order of a job's entities is not known here).
     """
 
-    started: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=time.time)
     jobs: list[dict[str, Any]] = field(default_factory=list)
     replayed: dict[str, Any] = field(default_factory=dict)
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)
     results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     states: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    created_by_key: dict[str, str] = field(default_factory=dict)
 
     @property
     def job_ids(self) -> list[str]:
         """The ids of the queued jobs."""
         return [job["id"] for job in self.jobs]
 
-    def to_json(self) -> dict[str, Any]:
-        """The state as plain JSON (a deferral's carry)."""
-        return asdict(self)
+    @property
+    def deferrable(self) -> bool:
+        """Whether waiting elsewhere loses nothing: every item not in a job can be found again by its key.
 
-    @classmethod
-    def from_json(cls, carry: dict[str, Any]) -> JobsState:
-        """The state back from :meth:`to_json`."""
-        return cls(
-            started=float(carry.get("started", time.monotonic())),
-            jobs=list(carry.get("jobs", [])),
-            replayed=dict(carry.get("replayed", {})),
-            failed=dict(carry.get("failed", {})),
-            results=dict(carry.get("results", {})),
-            states=dict(carry.get("states", {})),
-        )
+        Items that failed before their job was queued carry a reason that exists only in this process; a run
+        with such items waits for its jobs where it is.
+        """
+        return bool(self.jobs) and not self.failed
 
 
 class BulkJobsRun:
@@ -200,20 +208,43 @@ class BulkJobsRun:
         self.poll_interval = poll_interval
         self.job_timeout = job_timeout
         self.job_log = job_log
+        #: the input as a whole could not be read (set by :meth:`validate`)
+        self.unreadable: InteractionValidationError | None = None
+        #: a digest of every item's position and key (or invalidity), in order (set by :meth:`validate`)
+        self.input_digest: str | None = None
 
     def validate(self) -> tuple[list[PreparedItem], list[ValidatedItem]]:
-        """The valid items and the invalid ones (deterministic: the same items and keys on every call)."""
+        """Probe the outputs, read the input once and validate every item; a file source's spool is closed before
+        this returns.
+
+        Deterministic: the same items and keys on every call. An input that as a whole is not a list of items
+        (a malformed ``interactions=``) gives no items and sets :attr:`unreadable` (see :meth:`refusal`).
+        """
         items: list[PreparedItem] = []
         invalid: list[ValidatedItem] = []
-        for item in self.source.validated(self.spec, self.task, self.check):
-            if item.error is not None:
-                invalid.append(item)
-            else:
-                items.append(item.prepared)  # type: ignore[arg-type]
+        digest = hashlib.sha256()
+        self.unreadable = None
+        probe_outputs(self.task, self.options.audit_path)
+        try:
+            self.source.load()
+            for item in self.source.validated(self.spec, self.task, self.check):
+                digest.update(fingerprint(item.position, item.prepared))
+                if isinstance(item.prepared, PreparedItem):
+                    items.append(item.prepared)
+                else:
+                    invalid.append(item)
+        except InteractionValidationError as error:  # only the input as a whole raises it
+            self.unreadable = error
+            return [], []
+        finally:
+            self.source.close()
+        self.input_digest = digest.hexdigest()
         return items, invalid
 
     def refusal(self, items: list[PreparedItem], invalid: list[ValidatedItem]) -> str | None:
-        """The failure message when invalid items with ``on_invalid='fail'`` forbid sending anything."""
+        """Why nothing may be sent: an unreadable input, or invalid items with ``on_invalid='fail'``."""
+        if self.unreadable is not None:
+            return unreadable_report(self.unreadable)
         if not invalid or self.options.on_invalid != "fail":
             return None
         return (
@@ -328,67 +359,150 @@ class BulkJobsRun:
             state.results.update(results)
             state.states.update(states)
 
-    def finish(self, state: JobsState) -> BulkResult:
-        """Read the jobs' results and turn them, the replays and the failures into audit records and a verdict."""
-        items, invalid = self.validate()
-        created, failed = self._read_results(state)
-        audits = [
-            invalid_audit(
-                self.task,
-                self.spec,
-                item.error,
-                position=item.position,
-                external_id=item.external_id,
-                oauth_client_id=self.client_id,
-            )
-            for item in invalid
-            if item.error is not None
-        ]
-        for prepared in items:
-            base = item_audit_fields(self.task, self.spec, prepared, oauth_client_id=self.client_id)
-            if prepared.key in created:
-                audits.append(AuditRecord(**base, outcome="created", interaction_id=created[prepared.key]))
-            elif prepared.key in state.replayed:
-                audits.append(AuditRecord(**base, outcome="replayed", interaction_id=state.replayed[prepared.key]))
+    def resumed_state(
+        self,
+        items: list[PreparedItem],
+        *,
+        job_ids: list[str],
+        states: dict[str, str],
+        started_at: float,
+        input_digest: str | None,
+    ) -> JobsState:
+        """The state of a run resumed after its deferral, rebuilt from what crossed it (job ids, a start time).
+
+        The keys of each job's entities, in order, come from the job log (written before each job was queued);
+        the other valid items were replayed when the jobs were submitted (a deferred run had no other failures),
+        so they are looked up again by their keys. A job the log does not know (the log stayed on another worker)
+        is matched through that lookup as well: its workitems are found by their keys and counted by their ids.
+        """
+        state = JobsState(started_at=started_at, states=dict(states))
+        logged = self.job_log.earlier if self.job_log is not None else {}
+        unmatched: list[str] = []
+        for job_id in job_ids:
+            if job_id in logged:
+                state.jobs.append({"id": job_id, "keys": list(logged[job_id])})
             else:
-                failure = failed.get(prepared.key, {"error": "not submitted", "status": None, "code": None})
-                audits.append(
-                    AuditRecord(**base, outcome="failed", http_status=failure.get("status"), error=failure["error"])
-                )
-        for audit in audits:
-            self.log.info("genesys_audit %s", audit.to_json_line())
-        codes = {key: value.get("code") for key, value in failed.items()}
-        results = [
-            ItemResult.from_audit_record(
-                audit, error_code="invalid" if audit.outcome == "invalid" else codes.get(audit.idempotency_key or "")
+                unmatched.append(job_id)
+        in_jobs = {key for job in state.jobs for key in job["keys"]}
+        valid = {item.key for item in items}
+        if input_digest and self.input_digest and input_digest != self.input_digest:
+            state.problems.append(
+                "The input changed while the task waited for its bulk add jobs: its items or their order differ "
+                "from the ones submitted. The outcomes reported are those of the input as it is now; re-run the "
+                "task to settle it."
             )
-            for audit in audits
-        ]
-        count = {
-            outcome: sum(1 for audit in audits if audit.outcome == outcome)
-            for outcome in ("created", "replayed", "failed", "invalid")
-        }
+        foreign = in_jobs - valid
+        if foreign:
+            state.problems.append(
+                f"{len(foreign)} entit(ies) of this run's bulk add jobs are not items of the input any more (their "
+                "keys are in the task's job log)."
+            )
+        rest = [item for item in items if item.key not in in_jobs]
+        created_by_unmatched = self._created_ids(unmatched)
+        for item in mark_existing(self.hook, rest):
+            found = item.existing.get("id") if item.existing is not None else None
+            if found and str(found) in created_by_unmatched:
+                state.created_by_key[item.key] = str(found)
+            elif found:
+                state.replayed[item.key] = found
+            else:
+                reason = (
+                    f"not created: bulk add job(s) {', '.join(unmatched)} ended without it, and which of their "
+                    "entities it was is only in the job log of the worker that submitted them"
+                    if unmatched
+                    else "not found after the bulk add jobs finished"
+                )
+                state.failed[item.key] = {"error": reason, "status": None, "code": "bulk.result.missing"}
+        return state
+
+    def _created_ids(self, job_ids: list[str]) -> set[str]:
+        """The workitem ids created by jobs whose entity order is not known here (their results, read once)."""
+        created: set[str] = set()
+        for job_id in job_ids:
+            entries = parse_results({"results": job_results(self.hook, job_id)})
+            created.update(entry.workitem_id for entry in entries if entry.outcome == "created" and entry.workitem_id)
+        return created
+
+    def finish(
+        self,
+        state: JobsState,
+        items: list[PreparedItem] | None = None,
+        invalid: list[ValidatedItem] | None = None,
+    ) -> BulkResult:
+        """Read the jobs' results and turn them, the replays and the failures into audit records and a verdict.
+
+        :param items: the valid items (validated again when not given).
+        :param invalid: the invalid items (validated again when not given).
+        """
+        if items is None or invalid is None:
+            items, invalid = self.validate()
+        created, failed = self._read_results(state)
+        created.update(state.created_by_key)
         total = len(items) + len(invalid)
-        summary = RunSummary(
+        outputs = BulkOutputs(
+            self.task,
+            self.options.audit_path,
+            max_bytes=xcom_max_bytes(),
+            log_records=total <= LOG_RECORDS_MAX_ITEMS,
+            logger=self.log,
+        )
+        try:
+            for entry in invalid:
+                if entry.error is not None:
+                    audit = invalid_audit(
+                        self.task,
+                        self.spec,
+                        entry.error,
+                        position=entry.position,
+                        external_id=entry.external_id,
+                        oauth_client_id=self.client_id,
+                    )
+                    outputs.record(audit, error_code="invalid")
+            for prepared in items:
+                base = item_audit_fields(self.task, self.spec, prepared, oauth_client_id=self.client_id)
+                if prepared.key in created:
+                    outputs.record(AuditRecord(**base, outcome="created", interaction_id=created[prepared.key]))
+                elif prepared.key in state.replayed:
+                    replayed_id = state.replayed[prepared.key]
+                    outputs.record(AuditRecord(**base, outcome="replayed", interaction_id=replayed_id))
+                else:
+                    failure = failed.get(prepared.key, {"error": "not submitted", "status": None, "code": None})
+                    audit = AuditRecord(
+                        **base, outcome="failed", http_status=failure.get("status"), error=failure["error"]
+                    )
+                    outputs.record(audit, error_code=failure.get("code"))
+            outputs.fit(self._summary(state, items, invalid, outputs))
+        finally:
+            outputs.close()
+        summary = self._summary(state, items, invalid, outputs)
+        self.log.info("genesys_audit_summary %s", summary.model_copy(update={"items": None}).to_json_line())
+        problems = list(state.problems)
+        if outputs.failures:
+            problems.append(failure_report(outputs.failures))
+        if invalid and not self.options.invalid_allowed(len(invalid), total):
+            problems.append(invalid_report([item.error for item in invalid if item.error], total))
+        return BulkResult(summary=summary, audits_xcom=outputs.audits_xcom, problems=problems)
+
+    def _summary(
+        self, state: JobsState, items: list[PreparedItem], invalid: list[ValidatedItem], outputs: BulkOutputs
+    ) -> RunSummary:
+        counts = outputs.counts
+        total = len(items) + len(invalid)
+        return RunSummary(
             total=total,
             valid=len(items),
-            invalid=count["invalid"],
-            created=count["created"],
-            replayed=count["replayed"],
-            failed=count["failed"],
+            invalid=counts["invalid"],
+            created=counts["created"],
+            replayed=counts["replayed"],
+            failed=counts["failed"],
             validation_pass_rate=len(items) / total if total else 1.0,
             requests_sent=self.hook.requests_sent,
             throttled_429=self.hook.throttled,
-            wall_seconds=round(max(0.0, time.monotonic() - state.started), 3),
-            items=sorted(results, key=lambda result: result.position or 0),
+            wall_seconds=round(max(0.0, time.time() - state.started_at), 3),
+            items=outputs.items(),
+            items_path=outputs.items_path,
+            audit_path=outputs.audit_file,
         )
-        problems = []
-        failures = [result for result in results if result.outcome == "failed"]
-        if failures:
-            problems.append(failure_report(failures))
-        if invalid and not self.options.invalid_allowed(len(invalid), total):
-            problems.append(invalid_report([item.error for item in invalid if item.error], total))
-        return BulkResult(summary=summary, audits_xcom=[audit.to_xcom() for audit in audits], problems=problems)
 
     def _read_results(self, state: JobsState) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
         """Workitem ids created by the jobs, and failures (the submissions' and the jobs' entities'), by key.

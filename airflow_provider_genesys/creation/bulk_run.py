@@ -5,8 +5,9 @@ results): a location that cannot be written fails the run with its path and the 
 The source is read once (:meth:`BulkInput.load` spools it); pass 1 validates everything (streaming), so bad
 input is reported before anything is sent; pass 2 creates the valid items that an earlier execution of the task
 instance has not settled, and checks that it saw the very items pass 1 validated. Per-item results and audit
-records go to XCom up to :data:`XCOM_ITEMS_THRESHOLD` items and to JSON-lines files beyond. The result says what
-to push and whether the task should fail, and whether a retry could change that.
+records go to XCom while the run's XCom stays within ``[genesys] xcom_max_bytes`` and to JSON-lines files beyond
+(:class:`BulkOutputs`). The result says what to push and whether the task should fail, and whether a retry could
+change that.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,21 +27,21 @@ from airflow_provider_genesys.creation.items import NO_RECORD_CODE, ItemOutcome,
 from airflow_provider_genesys.creation.task import TaskIdentity, describe_item
 from airflow_provider_genesys.exceptions import InteractionValidationError
 from airflow_provider_genesys.models.audit import AuditRecord, ItemResult, RunSummary
+from airflow_provider_genesys.utils import metrics
 from airflow_provider_genesys.utils.audit_files import (
-    JsonLinesWriter,
+    LOG_RECORDS_MAX_ITEMS,
     default_state_dir,
-    is_uri,
     probe_location,
     resolve_audit_file,
+    run_file,
 )
 from airflow_provider_genesys.utils.redaction import redact
+from airflow_provider_genesys.utils.xcom_budget import SpillingRecords, xcom_max_bytes, xcom_size
 
 if TYPE_CHECKING:
     from airflow_provider_genesys.creation.journal import SendJournal
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 
-#: Above this many items, per-item results and audit records go to JSON-lines files and XCom holds their paths.
-XCOM_ITEMS_THRESHOLD = 1000
 #: How many invalid/failed items a task failure message lists (all of them are in XCom / the files).
 REPORT_LINES = 50
 #: Error codes of a 2xx that was not a usable answer: a retry finds the record by its key, or creates it.
@@ -96,68 +98,107 @@ class ValidationReport:
 
 
 class BulkOutputs:
-    """Where a run's per-item results and audit records go: XCom (up to the threshold) and JSON-lines files.
+    """Where a run's per-item results and audit records go: XCom while the run's XCom fits, else JSON-lines files.
+
+    One budget for the whole run (:func:`~airflow_provider_genesys.utils.xcom_budget.xcom_max_bytes`): results
+    and audit records stay inline until together they would exceed it; then both go to files — the results to
+    :func:`items_file`, the audit records to ``audit_path`` (or the state directory) — and XCom holds the paths.
+    With ``audit_path``, every audit record is written there in any case.
 
     :param task: the task identity (file locations).
     :param audit_path: the operator's ``audit_path``, if any.
-    :param many: more items than :data:`XCOM_ITEMS_THRESHOLD`: results and audits go to files only.
+    :param max_bytes: the run's XCom budget.
+    :param log_records: write each audit record to the task log too (small runs).
     """
 
-    def __init__(self, task: TaskIdentity, audit_path: str | None, *, many: bool, logger: Any = None) -> None:
-        self.many = many
+    def __init__(
+        self,
+        task: TaskIdentity,
+        audit_path: str | None,
+        *,
+        max_bytes: int,
+        log_records: bool = True,
+        logger: Any = None,
+    ) -> None:
         self.log = logger or log
-        self.items_path = items_file(task, audit_path)
+        self.log_records = log_records
         if audit_path:
-            self.audit_file: str | None = resolve_audit_file(audit_path, task.scope, task.try_number)
-        elif many:
-            self.audit_file = f"{default_state_dir()}/{task.scope}/audit-try-{task.try_number}.jsonl"
+            audit_file = resolve_audit_file(audit_path, task.scope, task.try_number)
         else:
-            self.audit_file = None
-        self._audit_writer = JsonLinesWriter(self.audit_file) if self.audit_file else None
-        self._items_writer = JsonLinesWriter(self.items_path) if many else None
-        self.results: list[ItemResult] = []
-        self.kept_audits: list[dict[str, Any]] = []
+            audit_file = run_file(None, task.scope, task.try_number, "audit")
+        self.records = SpillingRecords(
+            max_bytes,
+            {"items": items_file(task, audit_path), "audits": audit_file},
+            durable=("audits",) if audit_path else (),
+        )
         self.failures: list[ItemResult] = []
+        #: records by outcome
+        self.counts: Counter[str] = Counter()
+
+    @property
+    def many(self) -> bool:
+        """The records went to files (the run's XCom would have exceeded its budget)."""
+        return self.records.spilled
 
     def record(self, audit: AuditRecord, error_code: str | None = None) -> None:
-        """Log, keep or write one item's audit record and result."""
+        """Log, keep or write one item's audit record and result; count its outcome in the metrics."""
         line = audit.to_json_line()
-        if not self.many:
+        if self.log_records:
             self.log.info("genesys_audit %s", line)
-            self.kept_audits.append(audit.to_xcom())
-        if self._audit_writer is not None:
-            self._audit_writer.write(line)
         result = ItemResult.from_audit_record(audit, error_code=error_code)
-        if self._items_writer is not None:
-            self._items_writer.write(result.to_json_line())
-        else:
-            self.results.append(result)
+        self.records.add("audits", audit.to_xcom(), line)
+        self.records.add("items", result.to_xcom())
         if audit.outcome == "failed":
             self.failures.append(result)
+        self.counts[audit.outcome] += 1
+        metrics.record_outcome(audit)
+
+    def fit(self, summary: RunSummary) -> None:
+        """Spill unless the records fit beside ``summary`` (returned with them, and pushed once more without them)."""
+        self.records.fit(2 * xcom_size(summary.model_copy(update={"items": None}).to_xcom()) + 64)
+
+    def items(self) -> list[ItemResult] | None:
+        """The per-item results for XCom, by position (``None`` when they went to a file)."""
+        kept = self.records.kept("items")
+        if kept is None:
+            return None
+        return sorted((ItemResult(**result) for result in kept), key=lambda result: result.position)
+
+    @property
+    def items_path(self) -> str | None:
+        """The per-item results' file, when they went there."""
+        return self.records.path("items")
+
+    @property
+    def audit_file(self) -> str | None:
+        """The audit records' file: ``audit_path``'s, or the state directory's when they spilled."""
+        return self.records.path("audits")
 
     @property
     def audits_xcom(self) -> list[dict[str, Any]] | str | None:
         """What XCom ``genesys_audit`` holds: the records, or the path of their file."""
-        return self.audit_file if self.many else self.kept_audits
+        kept = self.records.kept("audits")
+        return self.audit_file if kept is None else kept
 
     def close(self) -> None:
         """Close the files (an object-store object is written here, once; its final name is kept)."""
-        for writer in (self._audit_writer, self._items_writer):
-            if writer is not None:
-                writer.close()
-        if self._audit_writer is not None:
-            self.audit_file = self._audit_writer.path
-        if self._items_writer is not None:
-            self.items_path = self._items_writer.path
+        self.records.close()
+
+
+def probe_outputs(task: TaskIdentity, audit_path: str | None) -> None:
+    """Check every output location of a bulk run before anything is sent (see :func:`probe_location`).
+
+    :raises GenesysConfigurationError: naming the location, what is wrong and the fix.
+    """
+    probe_location(f"{default_state_dir()}/{task.scope}", what="GENESYS_PROVIDER_STATE_DIR", object_store=False)
+    if audit_path:
+        probe_location(resolve_audit_file(audit_path, task.scope, task.try_number), what="audit_path")
+        probe_location(items_file(task, audit_path), what="audit_path (per-item results)")
 
 
 def items_file(task: TaskIdentity, audit_path: str | None) -> str:
     """Where the per-item results of a large run go: beside the audit records, else under the state directory."""
-    if audit_path and (is_uri(audit_path) or not audit_path.endswith(".jsonl")):
-        folder = audit_path.removesuffix(".jsonl").rstrip("/")
-    else:
-        folder = default_state_dir()
-    return f"{folder}/{task.scope}/items-try-{task.try_number}.jsonl"
+    return run_file(audit_path, task.scope, task.try_number, "items")
 
 
 @dataclass
@@ -233,16 +274,8 @@ class BulkRun:
         return self.task.try_number > 1 or (self.journal is not None and self.journal.resumed)
 
     def probe(self) -> None:
-        """Check every output location before anything is sent (see :func:`probe_location`).
-
-        :raises GenesysConfigurationError: naming the location, what is wrong and the fix.
-        """
-        state_dir = default_state_dir()
-        probe_location(f"{state_dir}/{self.task.scope}", what="GENESYS_PROVIDER_STATE_DIR", object_store=False)
-        audit_path = self.options.audit_path
-        if audit_path:
-            probe_location(resolve_audit_file(audit_path, self.task.scope, self.task.try_number), what="audit_path")
-            probe_location(items_file(self.task, audit_path), what="audit_path (per-item results)")
+        """Check every output location before anything is sent (see :func:`probe_outputs`)."""
+        probe_outputs(self.task, self.options.audit_path)
 
     def validate(self) -> ValidationReport:
         """Probe the outputs, read the source once, then pass 1: validate every item (streaming); nothing is sent."""
@@ -264,7 +297,7 @@ class BulkRun:
         digest = hashlib.sha256()
         for item in self.source.validated(self.spec, self.task, self.check):
             report.total += 1
-            digest.update(_fingerprint(item.position, item.prepared))
+            digest.update(fingerprint(item.position, item.prepared))
             if item.error is not None:
                 report.invalid_audits.append(
                     invalid_audit(
@@ -290,66 +323,96 @@ class BulkRun:
 
     def create(self, report: ValidationReport) -> BulkResult:
         """Pass 2: create the valid, unsettled items; record every outcome; summarise."""
+        if report.unreadable is not None:
+            self.source.close()
+            return BulkResult(
+                summary=None, audits_xcom=[], problems=[unreadable_report(report.unreadable)], refused=True
+            )
         outputs = BulkOutputs(
-            self.task, self.options.audit_path, many=report.total > XCOM_ITEMS_THRESHOLD, logger=self.log
+            self.task,
+            self.options.audit_path,
+            max_bytes=xcom_max_bytes(),
+            log_records=report.total <= LOG_RECORDS_MAX_ITEMS,
+            logger=self.log,
         )
         counts = {"created": 0, "replayed": 0, "failed": 0, "requests": 0, "resumed": 0}
-        latencies: list[float] = []
+        timings = _Timings()
         seen = _PassTwo()
+        refusal: str | None = None
         try:
-            if report.unreadable is not None:
-                message = f"{report.unreadable}\nNo create request was sent: give interactions= as a list of objects."
-                return BulkResult(summary=None, audits_xcom=[], problems=[message], refused=True)
             for audit in report.invalid_audits:
                 outputs.record(audit, error_code="invalid")
             if report.invalid and self.options.on_invalid == "fail":
-                message = (
+                refusal = (
                     invalid_report(report.invalid_errors, report.total)
                     + "\nNo create request was sent (on_invalid='fail'). Fix the items, or use on_invalid='skip'."
                 )
-                return BulkResult(summary=None, audits_xcom=outputs.audits_xcom, problems=[message], refused=True)
-
-            self.hook.settings  # noqa: B018 - an unusable connection fails here, before the first request
-
-            def on_outcome(outcome: ItemOutcome) -> None:
-                audit = outcome.audit
-                counts["requests"] += audit.requests_sent
-                if audit.outcome in counts:
-                    counts[audit.outcome] += 1
-                if audit.latency_ms is not None:
-                    latencies.append(audit.latency_ms)
-                if audit.resumed:
-                    counts["resumed"] += 1
-                elif self.checkpoint is not None and audit.outcome in ("created", "replayed") and audit.interaction_id:
-                    self.checkpoint.settled(str(audit.idempotency_key), audit.interaction_id)
-                outputs.record(audit, error_code=outcome.error_code)
-
-            engine = CreationEngine(
-                self.hook,
-                self.spec,
-                self.task,
-                max_concurrency=self.options.max_concurrency,
-                progress_interval=self.options.progress_interval,
-                logger=self.log,
-                journal=self.journal,
-            )
-            resumed = self.resumed
-            items = self._unsettled(engine, on_outcome, seen)
-            if resumed and self.spec.bulk_lookup is not None:
-                items = self.spec.bulk_lookup(self.hook, items)  # one lookup for many keys, not one per item
-            engine.run(
-                items,
-                total=report.valid - report.already_settled,
-                on_outcome=on_outcome,
-                outcome_unknown=lambda item: resumed and not item.looked_up,
-            )
+            else:
+                self._send(report, outputs, counts, timings, seen)
+                outputs.fit(self._summary(report, counts, timings, outputs))
         finally:
             outputs.close()
             self.source.close()
             if self.checkpoint is not None:
                 self.checkpoint.close()
+        if refusal is not None:
+            return BulkResult(summary=None, audits_xcom=outputs.audits_xcom, problems=[refusal], refused=True)
         changed = seen.differs_from(report)
-        summary = RunSummary(
+        summary = self._summary(report, counts, timings, outputs)
+        self.log.info("genesys_audit_summary %s", summary.model_copy(update={"items": None}).to_json_line())
+        result = verdict(summary, outputs.audits_xcom, outputs.failures, report, self.options)
+        if changed:
+            result.problems.append(changed)
+        return result
+
+    def _send(
+        self,
+        report: ValidationReport,
+        outputs: BulkOutputs,
+        counts: dict[str, int],
+        timings: _Timings,
+        seen: _PassTwo,
+    ) -> None:
+        """Create the valid items an earlier execution has not settled, recording each outcome as it comes."""
+        self.hook.settings  # noqa: B018 - an unusable connection fails here, before the first request
+
+        def on_outcome(outcome: ItemOutcome) -> None:
+            audit = outcome.audit
+            counts["requests"] += audit.requests_sent
+            if audit.outcome in counts:
+                counts[audit.outcome] += 1
+            timings.add(audit)
+            if audit.resumed:
+                counts["resumed"] += 1
+            elif self.checkpoint is not None and audit.outcome in ("created", "replayed") and audit.interaction_id:
+                self.checkpoint.settled(str(audit.idempotency_key), audit.interaction_id)
+            outputs.record(audit, error_code=outcome.error_code)
+
+        engine = CreationEngine(
+            self.hook,
+            self.spec,
+            self.task,
+            max_concurrency=self.options.max_concurrency,
+            progress_interval=self.options.progress_interval,
+            logger=self.log,
+            journal=self.journal,
+        )
+        resumed = self.resumed
+        items = self._unsettled(engine, on_outcome, seen)
+        if resumed and self.spec.bulk_lookup is not None:
+            items = self.spec.bulk_lookup(self.hook, items)  # one lookup for many keys, not one per item
+        engine.run(
+            items,
+            total=report.valid - report.already_settled,
+            on_outcome=on_outcome,
+            outcome_unknown=lambda item: resumed and not item.looked_up,
+        )
+
+    def _summary(
+        self, report: ValidationReport, counts: dict[str, int], timings: _Timings, outputs: BulkOutputs
+    ) -> RunSummary:
+        """The run summary; ``latency_ms_*`` are HTTP round trips (pacing waits are not Genesys' time)."""
+        return RunSummary(
             total=report.total,
             valid=report.valid,
             invalid=report.invalid,
@@ -357,22 +420,19 @@ class BulkRun:
             replayed=counts["replayed"],
             failed=counts["failed"],
             validation_pass_rate=report.valid / report.total if report.total else 1.0,
-            latency_ms_p50=RunSummary.percentile(latencies, 0.5),
-            latency_ms_p95=RunSummary.percentile(latencies, 0.95),
-            latency_ms_max=max(latencies) if latencies else None,
+            latency_ms_p50=RunSummary.percentile(timings.latencies, 0.5),
+            latency_ms_p95=RunSummary.percentile(timings.latencies, 0.95),
+            latency_ms_max=max(timings.latencies) if timings.latencies else None,
+            pacing_wait_ms_p50=RunSummary.percentile(timings.pacing_waits, 0.5),
+            pacing_wait_ms_p95=RunSummary.percentile(timings.pacing_waits, 0.95),
             requests_sent=self.hook.requests_sent,
             throttled_429=self.hook.throttled,
             wall_seconds=round(time.monotonic() - self.started, 3),
             resumed=counts["resumed"],
-            items=None if outputs.many else sorted(outputs.results, key=lambda result: result.position),
-            items_path=outputs.items_path if outputs.many else None,
+            items=outputs.items(),
+            items_path=outputs.items_path,
             audit_path=outputs.audit_file,
         )
-        self.log.info("genesys_audit_summary %s", summary.model_copy(update={"items": None}).to_json_line())
-        result = verdict(summary, outputs.audits_xcom, outputs.failures, report, self.options)
-        if changed:
-            result.problems.append(changed)
-        return result
 
     def _unsettled(self, engine: CreationEngine, on_outcome: Any, seen: _PassTwo) -> Iterator[PreparedItem]:
         """Pass 2's items: valid ones; those an earlier execution settled are reported without a request."""
@@ -387,9 +447,24 @@ class BulkRun:
             yield prepared
 
 
-def _fingerprint(position: int, prepared: PreparedItem | InteractionValidationError) -> bytes:
+def fingerprint(position: int, prepared: PreparedItem | InteractionValidationError) -> bytes:
+    """One item's line of a run's input digest: its position and its key (or its invalidity)."""
     key = "invalid" if isinstance(prepared, InteractionValidationError) else prepared.key
     return f"{position}:{key}\n".encode()
+
+
+@dataclass
+class _Timings:
+    """The items' HTTP round trips and pacing waits (the summary's percentiles)."""
+
+    latencies: list[float] = field(default_factory=list)
+    pacing_waits: list[float] = field(default_factory=list)
+
+    def add(self, audit: AuditRecord) -> None:
+        if audit.latency_ms is not None:
+            self.latencies.append(audit.latency_ms)
+        if audit.pacing_wait_ms is not None:
+            self.pacing_waits.append(audit.pacing_wait_ms)
 
 
 class _PassTwo:
@@ -401,7 +476,7 @@ class _PassTwo:
 
     def add(self, position: int, prepared: PreparedItem | InteractionValidationError) -> None:
         self.total += 1
-        self._digest.update(_fingerprint(position, prepared))
+        self._digest.update(fingerprint(position, prepared))
 
     def differs_from(self, report: ValidationReport) -> str | None:
         """Why pass 2 did not see pass 1's items (``None`` when it did, or when it stopped early)."""
@@ -446,6 +521,11 @@ def retry_may_help(result: ItemResult) -> bool:
     if result.error_code in _UNREADABLE_ANSWER_CODES:
         return True
     return result.http_status is None or result.http_status >= 500 or result.http_status in (408, 409, 429)
+
+
+def unreadable_report(error: InteractionValidationError) -> str:
+    """The refusal of an input that as a whole is not a list of items (a malformed ``interactions=`` value)."""
+    return f"{error}\nNo create request was sent: give interactions= as a list of objects."
 
 
 def invalid_report(errors: list[InteractionValidationError], total: int) -> str:

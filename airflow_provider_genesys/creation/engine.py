@@ -156,7 +156,6 @@ class CreationEngine:
         """
         if self._quota_error is not None:
             return self._failed(item, self._quota_error, not_sent=True)
-        started = time.monotonic()
         try:
             result = self.spec.strategy(
                 self.hook, self.spec, item, outcome_unknown=outcome_unknown, journal=self.journal
@@ -164,12 +163,12 @@ class CreationEngine:
         except GenesysQuotaExhaustedError as error:
             with self._quota_lock:
                 self._quota_error = self._quota_error or error
-            return self._failed(item, error, latency_ms=(time.monotonic() - started) * 1000)
+            return self._failed(item, error)
         except GenesysApiError as error:
-            return self._failed(item, error, latency_ms=(time.monotonic() - started) * 1000)
+            return self._failed(item, error)
         except Exception as error:  # a bug or an unexpected transport error must not lose the item
             wrapped = GenesysApiError(status=None, code=type(error).__name__, message=redact(str(error))[:300])
-            outcome = self._failed(item, wrapped, latency_ms=(time.monotonic() - started) * 1000)
+            outcome = self._failed(item, wrapped)
             outcome.error = error
             return outcome
         return self._succeeded(item, result)
@@ -195,6 +194,7 @@ class CreationEngine:
             http_status=result.http_status,
             attempts=result.attempts,
             latency_ms=round(result.latency_ms, 3),
+            pacing_wait_ms=round(result.pacing_wait_ms, 3),
             outcome="replayed" if result.outcome == "replayed" else "created",
             interaction_id=result.record_id,
             correlation_id=result.correlation_id,
@@ -202,9 +202,7 @@ class CreationEngine:
         )
         return ItemOutcome(audit=audit, record=result.record)
 
-    def _failed(
-        self, item: PreparedItem, error: GenesysApiError, *, latency_ms: float | None = None, not_sent: bool = False
-    ) -> ItemOutcome:
+    def _failed(self, item: PreparedItem, error: GenesysApiError, *, not_sent: bool = False) -> ItemOutcome:
         message = str(error)
         if not_sent:
             message = f"not sent: an earlier call found the quota exhausted ({error.code or 'HTTP 429'})"
@@ -212,7 +210,8 @@ class CreationEngine:
             **self._base(item),
             http_status=None if not_sent else error.status,
             attempts=0 if not_sent else error.attempts,
-            latency_ms=None if latency_ms is None else round(latency_ms, 3),
+            latency_ms=None if not_sent or error.latency_ms is None else round(error.latency_ms, 3),
+            pacing_wait_ms=None if not_sent or error.pacing_wait_ms is None else round(error.pacing_wait_ms, 3),
             outcome="failed",
             correlation_id=None if not_sent else error.correlation_id,
             error=redact(message, (self.hook.settings.client_secret,)),

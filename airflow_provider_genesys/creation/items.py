@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -48,7 +47,11 @@ class PreparedItem:
 
 @dataclass
 class CreateResult:
-    """What one create cost and returned."""
+    """What one create cost and returned.
+
+    :param latency_ms: the HTTP round trips of its requests, summed (Genesys' time, not the client's queue).
+    :param pacing_wait_ms: the time its requests waited for their pacing slots.
+    """
 
     outcome: str  # "created" | "replayed"
     record: dict[str, Any]
@@ -59,20 +62,24 @@ class CreateResult:
     requests_sent: int
     latency_ms: float
     throttled: int = 0
+    pacing_wait_ms: float = 0.0
 
 
 @dataclass
 class RequestCost:
-    """What the requests of one create cost, lookups included, since ``started``."""
+    """What the requests of one create cost, lookups included: attempts, throttles, round trips, pacing waits."""
 
     requests: int = 0
     throttled: int = 0
-    started: float = field(default_factory=time.monotonic)
+    latency_ms: float = 0.0
+    pacing_wait_ms: float = 0.0
 
     def add(self, response: GenesysResponse) -> GenesysResponse:
-        """Count ``response``'s attempts and throttles; return it."""
+        """Count ``response``'s attempts, throttles, round trips and pacing waits; return it."""
         self.requests += response.attempts
         self.throttled += response.throttled
+        self.latency_ms += response.latency_ms
+        self.pacing_wait_ms += response.pacing_wait_ms
         return response
 
     def result(
@@ -113,8 +120,9 @@ class RequestCost:
             correlation_id=None if response is None else response.correlation_id,
             attempts=max(self.requests, 1 if response is not None else 0),
             requests_sent=self.requests,
-            latency_ms=(time.monotonic() - self.started) * 1000.0,
+            latency_ms=self.latency_ms,
             throttled=self.throttled,
+            pacing_wait_ms=self.pacing_wait_ms,
         )
 
 

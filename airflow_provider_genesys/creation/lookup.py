@@ -142,6 +142,8 @@ def create_with_lookup(
     if response.recovered:
         # ``lookup`` already counted its own request; the create attempts are the rest
         cost.requests += response.attempts
+        cost.latency_ms += response.latency_ms
+        cost.pacing_wait_ms += response.pacing_wait_ms
         return cost.result("replayed", spec, response.body, response)
     cost.add(response)
     if not 200 <= response.status < 300:  # the SDK fixes no status: any 2xx is a create

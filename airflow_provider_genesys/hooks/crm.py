@@ -29,6 +29,7 @@ from standardwebhooks import Webhook
 from tenacity import RetryCallState, Retrying
 
 from airflow_provider_genesys.exceptions import CrmDeliveryError, GenesysConfigurationError
+from airflow_provider_genesys.hooks.async_connection import aget_connection_and_extra
 from airflow_provider_genesys.hooks.retry_policy import (
     MAX_RETRY_AFTER_SECONDS,
     RETRYABLE_STATUSES,
@@ -273,16 +274,7 @@ class CrmWebhookHook(BaseHook):
 
     async def aget_settings(self) -> CrmSettings:
         """Read the connection's settings from an event loop (triggers), without blocking it."""
-        try:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
-        except ImportError:  # an older common-compat: the SDK's own async lookup
-            conn = await self.aget_connection(self.crm_conn_id)
-            return settings_from_connection(conn)
-        conn = await get_async_connection(self.crm_conn_id, hook=self)
-        extra = await get_async_extra_dejson(conn)
+        conn, extra = await aget_connection_and_extra(self.crm_conn_id, self)
         return settings_from_connection(conn, extra)
 
     def get_conn(self) -> requests.Session:

@@ -35,7 +35,9 @@ from airflow_provider_genesys.hooks.retry_policy import (
     RetryPolicy,
     parse_retry_after,
 )
+from airflow_provider_genesys.utils import metrics
 from airflow_provider_genesys.utils.http_answers import (
+    HttpAnswer,
     NoRedirectSession,
     is_redirect,
     read_json_answer,
@@ -76,10 +78,12 @@ class GenesysResponse:
     :param body: parsed JSON body (``None`` when empty).
     :param correlation_id: ``ININ-Correlation-Id`` of the final response.
     :param attempts: HTTP attempts made for this call (1 on a clean call).
-    :param latency_ms: wall time of the whole call, retries and waits included.
+    :param latency_ms: time on the wire: the HTTP round trips of the call's attempts, summed (no pacing wait, no
+        backoff between attempts).
     :param throttled: how many 429 answers were seen on the way.
     :param unknown_outcome_seen: an earlier attempt may have reached Genesys without an answer arriving.
     :param recovered: the answer came from the ``before_retry`` callback (an existing record was found).
+    :param pacing_wait_ms: time the call waited for its pacing slots (the client's own queue, not Genesys).
     """
 
     status: int
@@ -91,6 +95,7 @@ class GenesysResponse:
     unknown_outcome_seen: bool = False
     recovered: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    pacing_wait_ms: float = 0.0
 
 
 @dataclass
@@ -120,6 +125,10 @@ class _CallState:
     #: an attempt may have reached Genesys without its answer arriving
     unknown: bool = False
     last_error: GenesysApiError | None = None
+    #: HTTP round trips of the attempts, summed
+    round_trip_ms: float = 0.0
+    #: time spent waiting for pacing slots
+    pacing_wait_ms: float = 0.0
 
     def failed(self, error: GenesysApiError, *, unknown_outcome: bool) -> _AttemptFailed:
         """Record a retryable failure and return the exception that hands it to the retry policy."""
@@ -136,6 +145,235 @@ def _retry_hint(error: BaseException) -> RetryHint:
             throttled=True, retry_after=DEFAULT_RETRY_AFTER_SECONDS if retry_after is None else retry_after
         )
     return RetryHint()
+
+
+def read_settings(
+    conn_id: str, conn: Any, extra: Mapping[str, Any] | None, requests_per_minute: int | None = None
+) -> ConnectionSettings:
+    """The settings of a ``genesys_cloud`` connection, every extra checked against its allowed range.
+
+    Shared by the synchronous and the asynchronous hook (one reading of a connection). The client secret is
+    registered with Airflow's secrets masker here.
+
+    :param conn_id: the connection id (named in errors).
+    :param conn: the Airflow connection (``login``, ``password``, ``host``, ``port``).
+    :param extra: its extras, already parsed.
+    :param requests_per_minute: overrides the connection's pacing budget.
+    :raises GenesysConfigurationError: naming the connection, the extra and what it allows.
+    """
+    extra = extra or {}
+    if not conn.login or not conn.password:
+        raise GenesysConfigurationError(
+            f"Connection {conn_id!r} needs the OAuth client id as login and the client secret as password."
+        )
+    register_secret(conn.password)
+    host = _host_of(conn_id, extra.get("host") or conn.host or None)
+    if host and conn.port:
+        host = _with_port(host, conn.port)
+    region = extra.get("region")
+    if region is not None and not isinstance(region, str):
+        raise GenesysConfigurationError(f"Connection {conn_id!r}: extra 'region' must be a string.")
+    endpoints = resolve_endpoints(region=region, host=host)
+    number = _ExtraReader(conn_id, extra)
+    rpm = requests_per_minute
+    if rpm is None:
+        rpm = int(number("requests_per_minute", 300, 0, MAX_REQUESTS_PER_MINUTE, integer=True))
+    elif isinstance(rpm, bool) or not isinstance(rpm, int) or not 0 <= rpm <= MAX_REQUESTS_PER_MINUTE:
+        raise GenesysConfigurationError(
+            f"requests_per_minute must be an integer from 0 (no pacing) to {MAX_REQUESTS_PER_MINUTE}, not {rpm!r}."
+        )
+    return ConnectionSettings(
+        conn_id=conn_id,
+        client_id=conn.login,
+        client_secret=conn.password,
+        endpoints=endpoints,
+        requests_per_minute=rpm or None,
+        timeout=number("timeout", 30.0, 0.1, 3600.0),
+        connect_timeout=number("connect_timeout", 10.0, 0.1, 600.0),
+        max_attempts=int(number("max_attempts", 5, 1, 100, integer=True)),
+        max_throttle_attempts=int(number("max_throttle_attempts", 10, 1, 1000, integer=True)),
+        backoff_initial=number("backoff_initial", 3.0, 0.0, 3600.0),
+        backoff_max=number("backoff_max", 27.0, 0.0, 3600.0),
+        token_retry_seconds=number("token_retry_seconds", 60.0, 0.0, 3600.0),
+        interactions_contract=_flag(conn_id, extra, "interactions_contract"),
+    )
+
+
+def retry_policy_for(settings: ConnectionSettings) -> RetryPolicy:
+    """The connection's retry policy (Genesys' SDK schedule by default: 3 s, 9 s, 27 s)."""
+    return RetryPolicy(
+        max_attempts=settings.max_attempts,
+        backoff_initial=settings.backoff_initial,
+        backoff_max=settings.backoff_max,
+        backoff_factor=3.0,
+        max_throttle_attempts=settings.max_throttle_attempts,
+    )
+
+
+def basic_credentials(settings: ConnectionSettings) -> str:
+    """The client id and secret in HTTP Basic form (what ``POST /oauth/token`` is authenticated with)."""
+    return base64.b64encode(f"{settings.client_id}:{settings.client_secret}".encode()).decode("ascii")
+
+
+def credentials_of(settings: ConnectionSettings | None) -> tuple[str | None, ...]:
+    """Every credential a hook of ``settings`` holds: the client secret, its Basic form, the cached token."""
+    if settings is None:
+        return ()
+    token = _TOKEN_CACHE.get(token_cache_key(settings))
+    return (settings.client_secret, basic_credentials(settings), token.value if token else None)
+
+
+def token_cache_key(settings: ConnectionSettings) -> tuple[str, str, str, str]:
+    """The key of a connection's token in the process-wide cache (the secret only as a short digest)."""
+    digest = hashlib.sha256(settings.client_secret.encode()).hexdigest()[:16]
+    return (settings.conn_id, settings.endpoints.login_base, settings.client_id, digest)
+
+
+def cached_token(settings: ConnectionSettings) -> _Token | None:
+    """The cached token of ``settings`` while it is valid (refreshed 60 s before it expires)."""
+    token = _TOKEN_CACHE.get(token_cache_key(settings))
+    return token if token and token.expires_at > time.monotonic() else None
+
+
+def forget_token(settings: ConnectionSettings, token: _Token | None = None) -> None:
+    """Drop the cached token of ``settings`` (only if it is still ``token``, so concurrent 401s refresh it once)."""
+    key = token_cache_key(settings)
+    if token is None or _TOKEN_CACHE.get(key) is token:
+        _TOKEN_CACHE.pop(key, None)
+
+
+def token_from_answer(answer: HttpAnswer, secrets: tuple[str | None, ...], *, attempt: int) -> _Token:
+    """The token of a ``POST /oauth/token`` answer, registered with the secrets masker as soon as it is read.
+
+    :raises GenesysAuthError: naming what came back; :func:`token_retryable` says whether to ask again.
+    """
+    if is_redirect(answer):
+        raise GenesysAuthError(
+            status=answer.status_code,
+            code="redirect.refused",
+            message=_redirect_message(answer, secrets),
+            method="POST",
+            path="/oauth/token",
+            attempts=attempt,
+        )
+    body, problem = read_json_answer(answer, secrets)
+    token_value = body.get("access_token") if isinstance(body, Mapping) else None
+    if answer.status_code == 200 and isinstance(token_value, str) and token_value:
+        register_secret(token_value)
+        expires_in = _expires_in(body)
+        margin = min(TOKEN_REFRESH_MARGIN_SECONDS, expires_in / 2)
+        return _Token(
+            value=token_value,
+            token_type=str(body.get("token_type") or "bearer"),
+            expires_at=time.monotonic() + expires_in - margin,
+        )
+    error = GenesysAuthError.from_error_body(
+        status=answer.status_code,
+        body=body if problem is None else problem,
+        correlation_id=answer.headers.get(CORRELATION_HEADER),
+        retry_after=parse_retry_after(answer.headers.get("Retry-After")),
+        method="POST",
+        path="/oauth/token",
+        secrets=secrets,
+    )
+    if answer.status_code == 200:
+        error.code = "answer.unreadable"
+        error.message = f"the token endpoint answered without an access token: {problem or 'no access_token'}"
+    error.attempts = attempt
+    raise error
+
+
+def token_retryable(error: GenesysAuthError) -> bool:
+    """The token endpoint throttled (429, or 400 "rate limit") or failed transiently (502/503/504)."""
+    throttled = error.status == 429 or (error.status == 400 and "rate limit" in (error.message or "").lower())
+    return throttled or error.status in RETRYABLE_STATUSES
+
+
+def classify_answer(
+    answer: HttpAnswer,
+    *,
+    method: str,
+    route: str,
+    accept_statuses: frozenset[int],
+    state: _CallState,
+    secrets: tuple[str | None, ...],
+    on_throttle: Callable[[float], None],
+) -> GenesysResponse:
+    """Turn one answer into a response, a retryable failure, or an error raised at once (both hooks' rules).
+
+    :param on_throttle: called with the seconds to wait when Genesys answers 429 (the hook pauses its pacer).
+    """
+    correlation_id = answer.headers.get(CORRELATION_HEADER)
+    status = answer.status_code
+    if is_redirect(answer):
+        # not followed: the request reached something that is not the API (a proxy, a wrong host)
+        raise GenesysApiError(
+            status=status,
+            code="redirect.refused",
+            message=_redirect_message(answer, secrets),
+            correlation_id=redact(correlation_id, secrets, limit=200) if correlation_id else None,
+            method=method,
+            path=route,
+            attempts=state.attempts,
+        )
+    body, problem = read_json_answer(answer, secrets)
+    if 200 <= status < 300 and problem is not None:
+        # a 2xx that is not the API's answer: whatever it means, this request's outcome is unknown
+        unreadable = GenesysApiError(
+            status=status,
+            code="answer.unreadable",
+            message=f"Genesys' answer cannot be read: {problem}",
+            correlation_id=redact(correlation_id, secrets, limit=200) if correlation_id else None,
+            method=method,
+            path=route,
+        )
+        raise state.failed(unreadable, unknown_outcome=True)
+    if 200 <= status < 300 or status in accept_statuses:
+        return GenesysResponse(
+            status=status,
+            body=body,
+            correlation_id=correlation_id,
+            attempts=1,
+            latency_ms=0.0,
+            headers={k: v for k, v in answer.headers.items() if k.lower() in _KEPT_HEADERS},
+        )
+    retry_after = parse_retry_after(answer.headers.get("Retry-After"))
+    error_cls: type[GenesysApiError] = GenesysApiError
+    if status == 401:
+        error_cls = GenesysAuthError
+    if status == 429 and (retry_after or 0) > MAX_RETRY_AFTER_SECONDS:
+        error_cls = GenesysQuotaExhaustedError
+    error = error_cls.from_error_body(
+        status=status,
+        body=body if problem is None else problem,
+        correlation_id=correlation_id,
+        retry_after=retry_after,
+        method=method,
+        path=route,
+        secrets=secrets,
+    )
+    error.attempts = state.attempts
+    if error_cls is GenesysQuotaExhaustedError:
+        error.message = (
+            f"Genesys asked to wait {retry_after:g}s (more than {MAX_RETRY_AFTER_SECONDS:g}s): a daily "
+            f"quota is likely exhausted; not retrying. {error.message}"
+        ).strip()
+        raise error
+    if status == 429:
+        state.throttled += 1
+        on_throttle(retry_after if retry_after is not None else DEFAULT_RETRY_AFTER_SECONDS)
+        raise state.failed(error, unknown_outcome=False)
+    if status in RETRYABLE_STATUSES:
+        raise state.failed(error, unknown_outcome=True)
+    if status >= 500:
+        # not retried (as in Genesys' own SDKs), but the server may have committed before failing
+        state.unknown = True
+    raise error
+
+
+def route_of(path: str) -> str:
+    """The path of a call as errors and metrics name it (an absolute URL loses its scheme and host)."""
+    return path if not path.startswith("http") else path.split("/", 3)[-1]
 
 
 # Tokens are shared by every hook of the same connection in a process (thread-safe), so a bulk task's
@@ -201,44 +439,8 @@ class GenesysCloudHook(BaseHook):
 
         :raises GenesysConfigurationError: naming the connection, the extra and what it allows.
         """
-        conn_id = self.genesys_conn_id
-        conn = self.get_connection(conn_id)
-        extra: Mapping[str, Any] = conn.extra_dejson or {}
-        if not conn.login or not conn.password:
-            raise GenesysConfigurationError(
-                f"Connection {conn_id!r} needs the OAuth client id as login and the client secret as password."
-            )
-        register_secret(conn.password)
-        host = _host_of(conn_id, extra.get("host") or conn.host or None)
-        if host and conn.port:
-            host = _with_port(host, conn.port)
-        region = extra.get("region")
-        if region is not None and not isinstance(region, str):
-            raise GenesysConfigurationError(f"Connection {conn_id!r}: extra 'region' must be a string.")
-        endpoints = resolve_endpoints(region=region, host=host)
-        number = _ExtraReader(conn_id, extra)
-        rpm = self._requests_per_minute_override
-        if rpm is None:
-            rpm = int(number("requests_per_minute", 300, 0, MAX_REQUESTS_PER_MINUTE, integer=True))
-        elif isinstance(rpm, bool) or not isinstance(rpm, int) or not 0 <= rpm <= MAX_REQUESTS_PER_MINUTE:
-            raise GenesysConfigurationError(
-                f"requests_per_minute must be an integer from 0 (no pacing) to {MAX_REQUESTS_PER_MINUTE}, not {rpm!r}."
-            )
-        return ConnectionSettings(
-            conn_id=conn_id,
-            client_id=conn.login,
-            client_secret=conn.password,
-            endpoints=endpoints,
-            requests_per_minute=rpm or None,
-            timeout=number("timeout", 30.0, 0.1, 3600.0),
-            connect_timeout=number("connect_timeout", 10.0, 0.1, 600.0),
-            max_attempts=int(number("max_attempts", 5, 1, 100, integer=True)),
-            max_throttle_attempts=int(number("max_throttle_attempts", 10, 1, 1000, integer=True)),
-            backoff_initial=number("backoff_initial", 3.0, 0.0, 3600.0),
-            backoff_max=number("backoff_max", 27.0, 0.0, 3600.0),
-            token_retry_seconds=number("token_retry_seconds", 60.0, 0.0, 3600.0),
-            interactions_contract=_flag(conn_id, extra, "interactions_contract"),
-        )
+        conn = self.get_connection(self.genesys_conn_id)
+        return read_settings(self.genesys_conn_id, conn, conn.extra_dejson, self._requests_per_minute_override)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -278,12 +480,7 @@ class GenesysCloudHook(BaseHook):
 
     def _secrets(self) -> tuple[str | None, ...]:
         """Every credential this hook holds: the client secret, its Basic form, the cached token."""
-        settings: ConnectionSettings | None = self.__dict__.get("settings")
-        if settings is None:
-            return ()
-        basic = base64.b64encode(f"{settings.client_id}:{settings.client_secret}".encode()).decode("ascii")
-        token = _TOKEN_CACHE.get(self._cache_key())
-        return (settings.client_secret, basic, token.value if token else None)
+        return credentials_of(self.__dict__.get("settings"))
 
     def _count(self, *, sent: int = 0, throttled: int = 0, token_fetches: int = 0) -> None:
         with self._stats_lock:
@@ -293,36 +490,28 @@ class GenesysCloudHook(BaseHook):
 
     # -- tokens -----------------------------------------------------------------------------------------
 
-    def _cache_key(self) -> tuple[str, str, str, str]:
-        s = self.settings
-        digest = hashlib.sha256(s.client_secret.encode()).hexdigest()[:16]
-        return (s.conn_id, s.endpoints.login_base, s.client_id, digest)
-
     def _token_lock(self) -> threading.Lock:
-        key = self._cache_key()
+        key = token_cache_key(self.settings)
         with _TOKEN_LOCKS_GUARD:
             return _TOKEN_LOCKS.setdefault(key, threading.Lock())
 
     def get_token(self) -> _Token:
         """Return a valid cached token, fetching one when missing or within 60 s of expiry."""
-        key = self._cache_key()
-        token = _TOKEN_CACHE.get(key)
-        if token and token.expires_at > time.monotonic():
+        token = cached_token(self.settings)
+        if token is not None:
             return token
         with self._token_lock():
-            token = _TOKEN_CACHE.get(key)
-            if token and token.expires_at > time.monotonic():
+            token = cached_token(self.settings)
+            if token is not None:
                 return token
             token = self._fetch_token()
-            _TOKEN_CACHE[key] = token
+            _TOKEN_CACHE[token_cache_key(self.settings)] = token
             return token
 
     def invalidate_token(self, token: _Token | None = None) -> None:
         """Drop the cached token (only if it is still ``token``, so concurrent 401s refresh it once)."""
-        key = self._cache_key()
         with self._token_lock():
-            if token is None or _TOKEN_CACHE.get(key) is token:
-                _TOKEN_CACHE.pop(key, None)
+            forget_token(self.settings, token)
 
     def _fetch_token(self) -> _Token:
         """``POST /oauth/token`` (client credentials), retrying throttling and 5xx for ``token_retry_seconds``.
@@ -358,48 +547,15 @@ class GenesysCloudHook(BaseHook):
                     delay = min(delay * 2, 10.0)
                     continue
                 raise error from None
-            if is_redirect(response):
-                raise GenesysAuthError(
-                    status=response.status_code,
-                    code="redirect.refused",
-                    message=_redirect_message(response, self._secrets()),
-                    method="POST",
-                    path="/oauth/token",
-                    attempts=attempt,
-                )
-            body, problem = read_json_answer(response, self._secrets())
-            token_value = body.get("access_token") if isinstance(body, Mapping) else None
-            if response.status_code == 200 and isinstance(token_value, str) and token_value:
-                register_secret(token_value)
-                expires_in = _expires_in(body)
-                margin = min(TOKEN_REFRESH_MARGIN_SECONDS, expires_in / 2)
-                return _Token(
-                    value=token_value,
-                    token_type=str(body.get("token_type") or "bearer"),
-                    expires_at=time.monotonic() + expires_in - margin,
-                )
-            error = GenesysAuthError.from_error_body(
-                status=response.status_code,
-                body=body if problem is None else problem,
-                correlation_id=response.headers.get(CORRELATION_HEADER),
-                retry_after=_retry_after(response),
-                method="POST",
-                path="/oauth/token",
-                secrets=self._secrets(),
-            )
-            if response.status_code == 200:
-                error.code = "answer.unreadable"
-                error.message = f"the token endpoint answered without an access token: {problem or 'no access_token'}"
-            error.attempts = attempt
-            throttled = response.status_code == 429 or (
-                response.status_code == 400 and "rate limit" in (error.message or "").lower()
-            )
-            if (throttled or response.status_code in RETRYABLE_STATUSES) and time.monotonic() + delay < deadline:
-                wait = error.retry_after if error.retry_after is not None else delay
-                time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
-                delay = min(delay * 2, 10.0)
-                continue
-            raise error
+            try:
+                return token_from_answer(response, self._secrets(), attempt=attempt)
+            except GenesysAuthError as error:
+                if token_retryable(error) and time.monotonic() + delay < deadline:
+                    wait = error.retry_after if error.retry_after is not None else delay
+                    time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, 10.0)
+                    continue
+                raise
 
     # -- requests ---------------------------------------------------------------------------------------
 
@@ -443,7 +599,6 @@ class GenesysCloudHook(BaseHook):
             ``request_sent`` says whether any attempt left this process, ``unknown_outcome`` whether one may have
             reached Genesys without its answer arriving.
         """
-        started = time.monotonic()
         state = _CallState()
 
         def attempt() -> GenesysResponse:
@@ -479,20 +634,14 @@ class GenesysCloudHook(BaseHook):
         response.attempts = state.attempts
         response.throttled = state.throttled
         response.unknown_outcome_seen = state.unknown
-        response.latency_ms = (time.monotonic() - started) * 1000.0
+        response.latency_ms = state.round_trip_ms
+        response.pacing_wait_ms = state.pacing_wait_ms
         return response
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
         """The connection's retry policy (Genesys' SDK schedule by default: 3 s, 9 s, 27 s)."""
-        s = self.settings
-        return RetryPolicy(
-            max_attempts=s.max_attempts,
-            backoff_initial=s.backoff_initial,
-            backoff_max=s.backoff_max,
-            backoff_factor=3.0,
-            max_throttle_attempts=s.max_throttle_attempts,
-        )
+        return retry_policy_for(self.settings)
 
     def _before_sleep(self, retry_state: RetryCallState) -> None:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
@@ -513,23 +662,41 @@ class GenesysCloudHook(BaseHook):
         before_send: Callable[[], None] | None = None,
     ) -> GenesysResponse:
         """One attempt (plus one token refresh on a 401): send, then classify the answer."""
-        route = path if not path.startswith("http") else path.split("/", 3)[-1]
+        route = route_of(path)
         refreshed = False
         while True:
             # the pacing slot first, then the token: a token taken before a (possibly long) pacing wait can be
             # revoked during it, and its 401 would then spend the one refresh this call is allowed
+            queued_at = time.monotonic()
             self.pacer.acquire()
+            waited_ms = (time.monotonic() - queued_at) * 1000.0
+            state.pacing_wait_ms += waited_ms
+            metrics.pacing_wait(waited_ms)
             token = self.get_token()
             if before_send is not None:
                 before_send()
-            response, latency_ms = self._send(method, path, route, token, json, params, headers, state)
+            response = self._send(method, path, route, token, json, params, headers, state)
             if response.status_code == 401 and not refreshed:
                 # the token expired or was revoked: refresh once, retry once
                 self.log.info("Genesys answered 401 on %s %s; refreshing the token once.", method, route)
                 self.invalidate_token(token)
                 refreshed = True
                 continue
-            return self._classify(response, latency_ms, method, route, accept_statuses, state)
+            return classify_answer(
+                response,
+                method=method,
+                route=route,
+                accept_statuses=accept_statuses,
+                state=state,
+                secrets=self._secrets(),
+                on_throttle=lambda seconds: self._throttled(method, route, seconds),
+            )
+
+    def _throttled(self, method: str, route: str, seconds: float) -> None:
+        """A 429: count it and pause every thread of this hook for ``seconds``."""
+        self._count(throttled=1)
+        metrics.throttled(method, route)
+        self.pacer.pause_for(seconds)
 
     def _send(
         self,
@@ -541,7 +708,7 @@ class GenesysCloudHook(BaseHook):
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
         state: _CallState,
-    ) -> tuple[requests.Response, float]:
+    ) -> requests.Response:
         """Put one request on the wire; a transport failure becomes a retryable failure of known reach."""
         s = self.settings
         request_headers = {"Authorization": f"{token.token_type} {token.value}", "Accept": "application/json"}
@@ -559,12 +726,14 @@ class GenesysCloudHook(BaseHook):
                 timeout=(s.connect_timeout, s.timeout),
             )
         except requests.RequestException as exc:
+            state.round_trip_ms += (time.monotonic() - sent_at) * 1000.0
             # a request that timed out or lost its connection may have been committed: the outcome is unknown;
             # one whose connection never opened (refused, connect timeout, a malformed URL) never left
             never_sent = isinstance(exc, _NEVER_SENT_ERRORS) or (
                 isinstance(exc, requests.exceptions.ConnectionError) and "NewConnectionError" in repr(exc)
             )
             state.sent = state.sent or not never_sent
+            metrics.request_latency(method, route, None, (time.monotonic() - sent_at) * 1000.0)
             error = GenesysApiError(
                 status=None,
                 code=type(exc).__name__,
@@ -573,87 +742,11 @@ class GenesysCloudHook(BaseHook):
                 path=route,
             )
             raise state.failed(error, unknown_outcome=not never_sent) from None
+        round_trip_ms = (time.monotonic() - sent_at) * 1000.0
+        state.round_trip_ms += round_trip_ms
         state.sent = True
-        return response, (time.monotonic() - sent_at) * 1000.0
-
-    def _classify(
-        self,
-        response: requests.Response,
-        latency_ms: float,
-        method: str,
-        route: str,
-        accept_statuses: frozenset[int],
-        state: _CallState,
-    ) -> GenesysResponse:
-        """Turn one answer into a response, a retryable failure, or an error raised at once."""
-        secrets = self._secrets()
-        correlation_id = response.headers.get(CORRELATION_HEADER)
-        status = response.status_code
-        if is_redirect(response):
-            # not followed: the request reached something that is not the API (a proxy, a wrong host)
-            raise GenesysApiError(
-                status=status,
-                code="redirect.refused",
-                message=_redirect_message(response, secrets),
-                correlation_id=redact(correlation_id, secrets, limit=200) if correlation_id else None,
-                method=method,
-                path=route,
-                attempts=state.attempts,
-            )
-        body, problem = read_json_answer(response, secrets)
-        if 200 <= status < 300 and problem is not None:
-            # a 2xx that is not the API's answer: whatever it means, this request's outcome is unknown
-            unreadable = GenesysApiError(
-                status=status,
-                code="answer.unreadable",
-                message=f"Genesys' answer cannot be read: {problem}",
-                correlation_id=redact(correlation_id, secrets, limit=200) if correlation_id else None,
-                method=method,
-                path=route,
-            )
-            raise state.failed(unreadable, unknown_outcome=True)
-        if 200 <= status < 300 or status in accept_statuses:
-            return GenesysResponse(
-                status=status,
-                body=body,
-                correlation_id=correlation_id,
-                attempts=1,
-                latency_ms=latency_ms,
-                headers={k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS},
-            )
-        retry_after = _retry_after(response)
-        error_cls: type[GenesysApiError] = GenesysApiError
-        if status == 401:
-            error_cls = GenesysAuthError
-        if status == 429 and (retry_after or 0) > MAX_RETRY_AFTER_SECONDS:
-            error_cls = GenesysQuotaExhaustedError
-        error = error_cls.from_error_body(
-            status=status,
-            body=body if problem is None else problem,
-            correlation_id=correlation_id,
-            retry_after=retry_after,
-            method=method,
-            path=route,
-            secrets=secrets,
-        )
-        error.attempts = state.attempts
-        if error_cls is GenesysQuotaExhaustedError:
-            error.message = (
-                f"Genesys asked to wait {retry_after:g}s (more than {MAX_RETRY_AFTER_SECONDS:g}s): a daily "
-                f"quota is likely exhausted; not retrying. {error.message}"
-            ).strip()
-            raise error
-        if status == 429:
-            state.throttled += 1
-            self._count(throttled=1)
-            self.pacer.pause_for(retry_after if retry_after is not None else DEFAULT_RETRY_AFTER_SECONDS)
-            raise state.failed(error, unknown_outcome=False)
-        if status in RETRYABLE_STATUSES:
-            raise state.failed(error, unknown_outcome=True)
-        if status >= 500:
-            # not retried (as in Genesys' own SDKs), but the server may have committed before failing
-            state.unknown = True
-        raise error
+        metrics.request_latency(method, route, response.status_code, round_trip_ms)
+        return response
 
     # -- conveniences -----------------------------------------------------------------------------------
 
@@ -690,10 +783,6 @@ def _with_port(host: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.netloc}:{port}"))
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    return parse_retry_after(response.headers.get("Retry-After"))
-
-
 def _short_network_reason(exc: requests.RequestException) -> str:
     """A short reason for a transport failure (the caller redacts it before cutting it)."""
     if isinstance(exc, requests.exceptions.Timeout):
@@ -724,10 +813,12 @@ def _with_reach(error: GenesysApiError, state: _CallState) -> GenesysApiError:
     """``error`` with what the call's attempts tell about the request: did it leave, may it have been processed."""
     error.unknown_outcome = error.unknown_outcome or state.unknown
     error.request_sent = state.sent
+    error.latency_ms = state.round_trip_ms
+    error.pacing_wait_ms = state.pacing_wait_ms
     return error
 
 
-def _redirect_message(response: requests.Response, secrets: tuple[str | None, ...]) -> str:
+def _redirect_message(response: HttpAnswer, secrets: tuple[str | None, ...]) -> str:
     return (
         f"answered a redirect (HTTP {response.status_code}) to {redirect_target(response, secrets)}; redirects are "
         "never followed (they would send the request and its credentials to another host). Check the connection's "

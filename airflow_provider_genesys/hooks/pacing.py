@@ -1,7 +1,9 @@
-"""Client-side pacing shared by every thread of one hook: a smooth rate plus a shared pause after a 429."""
+"""Client-side pacing shared by every thread (or coroutine) of one hook: a smooth rate plus a shared pause after
+a 429."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -77,6 +79,19 @@ class Pacer:
             # a pause may have started while this thread waited for its slot
             while (wait := self.remaining_pause()) > 0:
                 time.sleep(wait)
+
+    async def aacquire(self) -> None:
+        """Wait, without blocking the event loop, until this caller may send one request.
+
+        For the asynchronous hook: its callers are coroutines of one event loop, so the limiter's own asynchronous
+        wait suffices (no thread queue). Shared pauses after a 429 apply as in :meth:`acquire`.
+        """
+        while (wait := self.remaining_pause()) > 0:
+            await asyncio.sleep(wait)
+        if self._limiter is not None:
+            await self._limiter.try_acquire_async("genesys", blocking=True)
+            while (wait := self.remaining_pause()) > 0:
+                await asyncio.sleep(wait)
 
     def _wait_for_turn(self) -> None:
         with self._queue_lock:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from tenacity import RetryCallState, Retrying, nap, retry_if_exception
+from tenacity import AsyncRetrying, RetryCallState, Retrying, nap, retry_if_exception
 from tenacity.stop import stop_base
 
 #: Statuses worth another attempt (429 after its ``Retry-After``, the others with backoff).
@@ -95,6 +96,32 @@ class RetryPolicy:
         :param before_sleep: called before each wait (logging).
         :param sleep: the sleep function (default: tenacity's own; tests pass a recorder).
         """
+        return Retrying(
+            **self._tenacity_arguments(retry_on, hint),
+            before_sleep=before_sleep,
+            sleep=sleep or nap.sleep,
+            reraise=True,
+        )
+
+    def async_retrying(
+        self,
+        *,
+        retry_on: Callable[[BaseException], bool],
+        hint: Callable[[BaseException], RetryHint],
+        before_sleep: Callable[[RetryCallState], None] | None = None,
+    ) -> AsyncRetrying:
+        """The same policy for coroutines: its waits are ``asyncio.sleep``, so they never hold a thread.
+
+        :param retry_on: which exceptions of an attempt are retried (others are raised at once).
+        :param hint: reads a retried exception's :class:`RetryHint`.
+        :param before_sleep: called before each wait (logging).
+        """
+        return AsyncRetrying(**self._tenacity_arguments(retry_on, hint), before_sleep=before_sleep, reraise=True)
+
+    def _tenacity_arguments(
+        self, retry_on: Callable[[BaseException], bool], hint: Callable[[BaseException], RetryHint]
+    ) -> dict[str, Any]:
+        """What decides a retry, its stop and its wait: the one rule set behind both ``retrying`` forms."""
 
         def hint_of(retry_state: RetryCallState) -> RetryHint:
             error = retry_state.outcome.exception() if retry_state.outcome else None
@@ -106,11 +133,8 @@ class RetryPolicy:
             def __call__(self, retry_state: RetryCallState) -> bool:
                 return policy.should_stop(hint_of(retry_state), retry_state.attempt_number)
 
-        return Retrying(
-            retry=retry_if_exception(retry_on),
-            stop=_Stop(),
-            wait=lambda retry_state: self.wait(hint_of(retry_state), retry_state.attempt_number),
-            before_sleep=before_sleep,
-            sleep=sleep or nap.sleep,
-            reraise=True,
-        )
+        return {
+            "retry": retry_if_exception(retry_on),
+            "stop": _Stop(),
+            "wait": lambda retry_state: self.wait(hint_of(retry_state), retry_state.attempt_number),
+        }

@@ -61,7 +61,10 @@ class AuditRecord(_AuditModel):
     :param validation_errors: every validation problem, as ``path: message`` strings.
     :param http_status: HTTP status of the last attempt (``None`` when nothing was sent or no response came).
     :param attempts: number of HTTP attempts for the create itself.
-    :param latency_ms: total latency of those attempts in milliseconds.
+    :param latency_ms: Genesys' time: the HTTP round trips of the record's requests (lookups and retries included),
+        summed, in milliseconds — neither the pacing wait nor the backoff between attempts.
+    :param pacing_wait_ms: the client's time: how long the record's requests waited for their pacing slots
+        (``requests_per_minute``, and shared pauses after a 429), in milliseconds.
     :param outcome: ``created``, ``replayed`` (an earlier attempt had created it), ``invalid`` or ``failed``.
     :param interaction_id: the id of the created (or found) record.
     :param correlation_id: the ``ININ-Correlation-Id`` of the last response.
@@ -88,6 +91,7 @@ class AuditRecord(_AuditModel):
     http_status: int | None = None
     attempts: int = Field(default=0, ge=0)
     latency_ms: float | None = Field(default=None, ge=0)
+    pacing_wait_ms: float | None = Field(default=None, ge=0)
     outcome: Outcome
     interaction_id: str | None = None
     correlation_id: str | None = None
@@ -180,9 +184,12 @@ class RunSummary(_AuditModel):
     :param replayed: records an earlier attempt had already created (found, not created again).
     :param failed: valid items whose create failed.
     :param validation_pass_rate: ``valid / total`` (1.0 for an empty batch).
-    :param latency_ms_p50: median per-item latency (nearest rank, see :meth:`percentile`).
+    :param latency_ms_p50: median per-item latency — HTTP round trips, not pacing waits (nearest rank, see
+        :meth:`percentile`).
     :param latency_ms_p95: 95th percentile per-item latency (nearest rank).
     :param latency_ms_max: slowest per-item latency.
+    :param pacing_wait_ms_p50: median per-item wait for pacing slots (the client's queue).
+    :param pacing_wait_ms_p95: 95th percentile per-item wait for pacing slots.
     :param requests_sent: every HTTP request the run made (lookups and retries included).
     :param throttled_429: how many responses were HTTP 429.
     :param wall_seconds: wall-clock duration of the run.
@@ -202,6 +209,8 @@ class RunSummary(_AuditModel):
     latency_ms_p50: float | None = None
     latency_ms_p95: float | None = None
     latency_ms_max: float | None = None
+    pacing_wait_ms_p50: float | None = None
+    pacing_wait_ms_p95: float | None = None
     requests_sent: int = Field(default=0, ge=0)
     throttled_429: int = Field(default=0, ge=0)
     wall_seconds: float = Field(default=0.0, ge=0.0)

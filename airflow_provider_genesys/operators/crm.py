@@ -50,12 +50,17 @@ class GenesysCrmSyncOperator(BaseOperator):
     408/409/429) fail the task without retries.
 
     Returns ``{"total", "deliverable", "delivered", "accepted", "failed", "skipped", "skipped_by_outcome",
-    "duplicates_in_input", "receipts"}``; each receipt is ``{"position", "webhook_id", "interaction_id",
-    "external_id", "state" ("delivered" | "accepted" | "failed"), "http_status", "status_url", "attempts",
-    "latency_ms", "duplicate", "reason", "retryable"}`` (``retryable`` is set on failed receipts only). Pass it
+    "duplicates_in_input", "receipts", "receipts_path", "audit_path"}``; each receipt is ``{"position",
+    "webhook_id", "interaction_id", "external_id", "state" ("delivered" | "accepted" | "failed"), "http_status",
+    "status_url", "attempts", "latency_ms", "duplicate", "reason", "retryable"}`` (``retryable`` is set on failed
+    receipts only). Pass it
     to :class:`~airflow_provider_genesys.sensors.crm.GenesysCrmSyncSensor` to wait for ``accepted`` deliveries.
-    One audit record per delivery goes to XCom (key ``crm_audit``) and to the log as one JSON line. Any failed
-    delivery fails the task at the end, naming the records.
+    One audit record per delivery goes to XCom (key ``crm_audit``), to ``audit_path`` when given, and (up to 1,000
+    deliveries) to the log as one JSON line. Receipts and audit records stay in XCom while the run's XCom fits
+    ``[genesys] xcom_max_bytes`` (64 KB by default); beyond it they go to JSON-lines files (beside ``audit_path``,
+    else in the state directory): ``receipts`` is then ``None``, ``receipts_path`` names their file — the sensor
+    reads it — and ``crm_audit`` holds the audit file's path. Any failed delivery fails the task at the end,
+    naming the records.
 
     :param records: what to synchronise (templated): a list of per-item dicts, a single dict, a bulk run summary
         (``items`` or ``items_path``), or the path of a JSON-lines file of per-item results.
@@ -65,12 +70,13 @@ class GenesysCrmSyncOperator(BaseOperator):
         record first, then in the standard payload (``{"case_id": "external_id"}`` adds ``case_id``;
         ``{"priority": "routing.priority"}`` reads a nested value; a missing source gives ``None``). A ``None``
         source removes that output field, so ``{"case_id": "external_id", "external_id": None}`` renames.
+    :param audit_path: file (``*.jsonl``) or directory/URI that receives every delivery's audit record (templated).
     """
 
     #: What the last run delivered (set by ``execute``; read by the OpenLineage methods).
     _run_counts: RunCounts | None = None
 
-    template_fields: Sequence[str] = ("records", "crm_conn_id", "fields")
+    template_fields: Sequence[str] = ("records", "crm_conn_id", "fields", "audit_path")
     template_fields_renderers = {"records": "json", "fields": "json"}
     ui_color = "#ff4f1f"
 
@@ -81,6 +87,7 @@ class GenesysCrmSyncOperator(BaseOperator):
         crm_conn_id: str = CrmWebhookHook.default_conn_name,
         max_concurrency: int = 4,
         fields: dict[str, str | None] | None = None,
+        audit_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -90,6 +97,7 @@ class GenesysCrmSyncOperator(BaseOperator):
         self.crm_conn_id = crm_conn_id
         self.max_concurrency = max_concurrency
         self.fields = fields
+        self.audit_path = audit_path
 
     @cached_property
     def hook(self) -> CrmWebhookHook:
@@ -105,8 +113,10 @@ class GenesysCrmSyncOperator(BaseOperator):
             crm_conn_id=self.crm_conn_id,
             fields=self.fields,
             max_concurrency=self.max_concurrency,
+            audit_path=self.audit_path,
             logger=self.log,
         )
+        run.probe()
         result = run.run(records)
         self._run_counts = RunCounts.of_sync(result.summary)
         context["ti"].xcom_push(key=CRM_AUDIT_XCOM_KEY, value=result.audits)

@@ -37,6 +37,7 @@ from airflow_provider_genesys.lineage import (
 )
 from airflow_provider_genesys.links import GenesysInteractionLink, record_url
 from airflow_provider_genesys.models.audit import AUDIT_SUMMARY_XCOM_KEY, AUDIT_XCOM_KEY, AuditRecord
+from airflow_provider_genesys.utils import metrics
 from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, probe_location, resolve_audit_file
 
 if TYPE_CHECKING:
@@ -147,8 +148,10 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
     item's identity (``external_id`` when given, else the canonical payload), so Airflow retries and a clear in
     the UI reuse the key and never create a second record; a new DAG run creates a new one.
 
-    Returns the record (JSON-safe dict) as the XCom return value and pushes an audit record under XCom key
-    ``genesys_audit``; the same record is logged as one JSON line and, with ``audit_path``, appended to a file.
+    Returns the audit record — the record's id (``interaction_id``), its idempotency key, outcome, status,
+    correlation id and timings, never the record's content — and pushes it under XCom key ``genesys_audit`` too;
+    the same record is logged as one JSON line and, with ``audit_path``, appended to a file. The record as Genesys
+    returned it (its personal data included) is the return value only with ``return_record=True``.
 
     :param interaction: the request body (dict or pydantic model) of the chosen ``kind``. Templated.
     :param genesys_conn_id: Airflow connection of type ``genesys_cloud``.
@@ -157,6 +160,7 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
     :param audit_path: file (``*.jsonl``) or directory/URI that receives audit records of every try. Templated.
     :param validate_routing: before creating, check that the record's queue and skills exist in Genesys and
         the skills are active (one lookup each per task run); a problem fails the task like invalid input.
+    :param return_record: return the whole record as Genesys answered it instead of the audit record.
     """
 
     template_fields: Sequence[str] = ("interaction", "external_id", "kind", "audit_path", "genesys_conn_id")
@@ -172,6 +176,7 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
         external_id: str | None = None,
         audit_path: str | None = None,
         validate_routing: bool = False,
+        return_record: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -183,6 +188,7 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
         )
         self.interaction = interaction
         self.external_id = external_id
+        self.return_record = return_record
 
     def _payload(self) -> Any:
         payload = as_payload(self.interaction)
@@ -234,10 +240,11 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
             outcome.audit.interaction_id,
             item.key,
         )
-        return dict(outcome.record or {})
+        return dict(outcome.record or {}) if self.return_record else outcome.audit.to_xcom()
 
     def _emit(self, context: Context, task: TaskIdentity, audit: AuditRecord) -> None:
         self._log_audit(audit)
+        metrics.record_outcome(audit)
         context["ti"].xcom_push(key=AUDIT_XCOM_KEY, value=audit.to_xcom())
         if self.audit_path:
             with JsonLinesWriter(resolve_audit_file(str(self.audit_path), task.scope, task.try_number)) as writer:
@@ -257,9 +264,11 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
     hook's retries are reported and fail the task at the end; a retry or clear re-sends only what the key makes
     safe to re-send (a replay costs at most one request, and nothing is created twice).
 
-    Returns a :class:`~airflow_provider_genesys.models.audit.RunSummary` dict. Up to 1,000 items, per-item
-    results are in it (``items``) and the audit records are in XCom ``genesys_audit``; above that, both go to
-    JSON-lines files whose paths are in the summary (``items_path``, ``audit_path``).
+    Returns a :class:`~airflow_provider_genesys.models.audit.RunSummary` dict. While the run's XCom fits
+    ``[genesys] xcom_max_bytes`` (64 KB by default: a few dozen items), per-item results are in it (``items``) and
+    the audit records are in XCom ``genesys_audit``; beyond that, both go to JSON-lines files (beside
+    ``audit_path``, else in the state directory) whose paths are in the summary (``items_path``, ``audit_path``)
+    and in ``genesys_audit``.
 
     :param interactions: list of request bodies (templated; an XComArg works).
     :param source: path or URI of a ``*.jsonl`` / ``*.csv`` file (templated).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_genesys.creation.bulk_jobs import MAX_ENTITIES_PER_JOB
 from airflow_provider_genesys.creation.bulk_jobs_run import BulkJobLog, BulkJobsRun, JobsState
 from airflow_provider_genesys.creation.bulk_run import BulkOptions
-from airflow_provider_genesys.creation.inputs import BulkInput
+from airflow_provider_genesys.creation.inputs import BulkInput, ValidatedItem
+from airflow_provider_genesys.creation.items import PreparedItem
 from airflow_provider_genesys.creation.kinds import WORKITEM_BULK_JOBS
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysApiError, GenesysBulkCreateError
@@ -43,8 +45,14 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
 
     A job whose creation answer was lost creates nothing (it stays ``Idle``), so its batch is sent again; a job
     whose queueing answer was lost is asked for; when that cannot be known, its items fail as "outcome unknown"
-    and the retry settles the job before sending anything. Per-item results and audit records go to XCom (up
-    to 1,000 items, like the parent).
+    and the retry settles the job before sending anything. Per-item results and audit records go to XCom while
+    the run's XCom stays within ``[genesys] xcom_max_bytes``, and to files beyond (``audit_path``, else the state
+    directory), like the parent's.
+
+    Deferred, the trigger carries the job ids, the run's start time and a digest of the input — never per-item
+    state: the resumed task validates its input again and rebuilds each item's outcome from the job log and the
+    jobs' results. A run with items that failed before their job was queued waits in the worker instead (their
+    reasons exist only there).
 
     :param batch_size: entities per bulk add job (Genesys documents at most 50).
     :param deferrable: wait for the jobs in the triggerer instead of a worker slot (default: Airflow's
@@ -81,7 +89,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
             WORKITEM_BULK_JOBS,
             task,
             BulkInput(interactions=self.interactions, source=self.source, external_id_field=self.external_id_field),
-            options=BulkOptions(on_invalid=self.on_invalid, max_invalid=self.max_invalid),
+            options=BulkOptions(on_invalid=self.on_invalid, max_invalid=self.max_invalid, audit_path=self.audit_path),
             batch_size=self.batch_size,
             client_id=self._client_id(),
             check=self._check_routing if self.validate_routing else None,
@@ -101,32 +109,49 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
             raise AirflowFailException(refusal)
         resumed = task.try_number > 1 or (journal is not None and journal.resumed)
         state = run.submit(items, resumed=resumed)
-        if state.job_ids and self.deferrable:
+        if self.deferrable and state.deferrable:
             self.defer(
                 trigger=GenesysWorkitemJobsTrigger(
                     genesys_conn_id=self.genesys_conn_id,
                     job_ids=state.job_ids,
                     poll_interval=self.poll_interval,
-                    carry=state.to_json(),
+                    started_at=state.started_at,
+                    input_digest=run.input_digest,
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.job_timeout),
             )
+        if self.deferrable and state.jobs:
+            self.log.info("Some items failed before their jobs were queued: waiting for the jobs in this worker.")
         run.wait(state)
-        return self._finish(context, run, state)
+        return self._finish(context, run, state, items, invalid)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger: read the jobs' results (the state comes back in the event) and report."""
+        """Resume after the trigger: re-derive each item from the input, the job log and the jobs' results."""
         if not event or event.get("status") != "success":
             message = (event or {}).get("message", "no event")
             raise GenesysApiError(status=None, message=f"waiting for the bulk add jobs failed: {message}")
-        run = self._jobs_run(TaskIdentity.from_context(context))
-        state = JobsState.from_json(dict(event.get("carry") or {}))
-        state.states.update(event.get("states") or {})
-        return self._finish(context, run, state)
+        task = TaskIdentity.from_context(context)
+        run = self._jobs_run(task, BulkJobLog.open(task, WORKITEM_BULK_JOBS.name))
+        items, invalid = run.validate()
+        state = run.resumed_state(
+            items,
+            job_ids=[str(job_id) for job_id in event.get("job_ids") or []],
+            states=dict(event.get("states") or {}),
+            started_at=float(event.get("started_at") or time.time()),
+            input_digest=event.get("input_digest"),
+        )
+        return self._finish(context, run, state, items, invalid)
 
-    def _finish(self, context: Context, run: BulkJobsRun, state: JobsState) -> dict[str, Any]:
-        result = run.finish(state)
+    def _finish(
+        self,
+        context: Context,
+        run: BulkJobsRun,
+        state: JobsState,
+        items: list[PreparedItem],
+        invalid: list[ValidatedItem],
+    ) -> dict[str, Any]:
+        result = run.finish(state, items, invalid)
         self._push(context, result)
         self._report(context, result)
         if result.problems:

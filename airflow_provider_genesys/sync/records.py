@@ -14,6 +14,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_genesys.utils.sources import open_text
+
 #: Keys of a pending (accepted) delivery that are carried through a deferral (all plain JSON).
 PENDING_KEYS = ("webhook_id", "status_url", "interaction_id", "external_id", "position")
 
@@ -81,8 +83,9 @@ def _as_mapping(value: Any) -> Any:
 
 
 def _read_json_lines(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file: a local path, ``file://`` path or ObjectStoragePath URI."""
     records: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as handle:
+    with open_text(str(path)) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -109,14 +112,7 @@ def load_records(records: Any) -> list[dict[str, Any]]:
     if isinstance(records, (str, Path)):
         text = str(records).strip()
         if text.startswith(("[", "{")):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                try:
-                    parsed = ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    raise ValueError("records is a string that is neither JSON nor a Python literal") from None
-            return load_records(parsed)
+            return load_records(_parsed(text))
         if not text:
             return []
         return _read_json_lines(text)
@@ -191,17 +187,33 @@ def webhook_id_for(record: Mapping[str, Any]) -> str:
 def accepted_deliveries(receipts: Any) -> list[dict[str, Any]]:
     """The ``accepted`` receipts (with a status URL) among ``receipts``.
 
-    ``receipts`` is what the CRM sync operator returned (a
-    summary with a ``receipts`` list), the list itself, or either as a JSON / Python-literal string.
+    ``receipts`` is what the CRM sync operator returned (a summary with a ``receipts`` list, or with
+    ``receipts_path`` naming their JSON-lines file when they exceeded the XCom budget), the list itself, the path
+    of such a file, or any of these as a JSON / Python-literal string.
     """
-    if isinstance(receipts, str):
-        receipts = load_records(receipts) if receipts.strip() else []
-        if len(receipts) == 1 and "receipts" in receipts[0]:
-            receipts = receipts[0]
+    if isinstance(receipts, (str, Path)):
+        text = str(receipts).strip()
+        if not text:
+            return []
+        receipts = _parsed(text) if text.startswith(("[", "{")) else _read_json_lines(text)
     if isinstance(receipts, Mapping):
-        receipts = receipts.get("receipts", [receipts])
+        if receipts.get("receipts") is None and receipts.get("receipts_path"):
+            receipts = _read_json_lines(str(receipts["receipts_path"]))
+        else:
+            receipts = receipts.get("receipts", [receipts])
     accepted = []
     for receipt in receipts or []:
         if isinstance(receipt, Mapping) and receipt.get("state") == "accepted" and receipt.get("status_url"):
             accepted.append({key: receipt.get(key) for key in PENDING_KEYS})
     return accepted
+
+
+def _parsed(text: str) -> Any:
+    """A JSON (or Python literal) text, as a Jinja-rendered XCom is."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise ValueError("the value is a string that is neither JSON nor a Python literal") from None

@@ -25,7 +25,14 @@ from airflow_provider_genesys.sync.records import (
     render_failures,
     webhook_id_for,
 )
+from airflow_provider_genesys.utils.audit_files import (
+    LOG_RECORDS_MAX_ITEMS,
+    probe_location,
+    resolve_audit_file,
+    run_file,
+)
 from airflow_provider_genesys.utils.redaction import redact
+from airflow_provider_genesys.utils.xcom_budget import SpillingRecords, xcom_max_bytes, xcom_size
 
 if TYPE_CHECKING:
     from airflow_provider_genesys.creation.task import TaskIdentity
@@ -59,13 +66,15 @@ class CrmSyncResult:
     """The outcome of a sync: its summary (the task's return value), its audit records, and its failures.
 
     :param summary: ``{"total", "deliverable", "delivered", "accepted", "failed", "skipped",
-        "skipped_by_outcome", "duplicates_in_input", "receipts"}``.
-    :param audits: one audit record per delivery.
+        "skipped_by_outcome", "duplicates_in_input", "receipts"}``; beyond the XCom budget ``receipts`` is ``None``
+        and ``receipts_path`` names their JSON-lines file; ``audit_path`` names the audit records' file when they
+        have one.
+    :param audits: what XCom ``crm_audit`` holds: one audit record per delivery, or the path of their file.
     :param failed: the failed receipts.
     """
 
     summary: dict[str, Any]
-    audits: list[dict[str, Any]]
+    audits: list[dict[str, Any]] | str | None
     failed: list[dict[str, Any]]
 
     @property
@@ -90,6 +99,8 @@ class CrmSyncRun:
     :param crm_conn_id: the connection id (audit field).
     :param fields: extra payload fields (see :func:`~airflow_provider_genesys.sync.records.build_payload`).
     :param max_concurrency: deliveries in flight at once.
+    :param audit_path: file (``*.jsonl``) or directory/URI that receives every audit record (and, beyond the XCom
+        budget, the receipts).
     """
 
     def __init__(
@@ -100,10 +111,12 @@ class CrmSyncRun:
         crm_conn_id: str,
         fields: Mapping[str, str | None] | None = None,
         max_concurrency: int = 4,
+        audit_path: str | None = None,
         logger: Any = None,
     ) -> None:
         self.hook = hook
         self.task = task
+        self.audit_path = audit_path
         self.crm_conn_id = crm_conn_id
         self.fields = fields
         self.max_concurrency = max_concurrency
@@ -137,6 +150,26 @@ class CrmSyncRun:
             )
         return plan
 
+    def outputs(self) -> SpillingRecords:
+        """Where the receipts and audit records go: XCom within the run's budget, else their files."""
+        scope, try_number = self.task.scope, self.task.try_number
+        if self.audit_path:
+            audit_file = resolve_audit_file(self.audit_path, scope, try_number)
+        else:
+            audit_file = run_file(None, scope, try_number, "crm-audit")
+        return SpillingRecords(
+            xcom_max_bytes(),
+            {"receipts": run_file(self.audit_path, scope, try_number, "crm-receipts"), "audits": audit_file},
+            durable=("audits",) if self.audit_path else (),
+        )
+
+    def probe(self) -> None:
+        """Check, before anything is sent, that the files this sync may write can be written."""
+        scope, try_number = self.task.scope, self.task.try_number
+        if self.audit_path:
+            probe_location(resolve_audit_file(self.audit_path, scope, try_number), what="audit_path")
+        probe_location(run_file(self.audit_path, scope, try_number, "crm-receipts"), what="the receipts' location")
+
     def run(self, records: Sequence[Mapping[str, Any]]) -> CrmSyncResult:
         """Plan, deliver in parallel, and account for every record."""
         plan = self.plan(records)
@@ -146,9 +179,6 @@ class CrmSyncRun:
             workers = min(self.max_concurrency, len(plan.deliveries))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crm-sync") as pool:
                 receipts = list(pool.map(self.deliver, plan.deliveries))
-        audits = [self._audit(receipt, delivery) for receipt, delivery in zip(receipts, plan.deliveries, strict=True)]
-        for audit in audits:
-            self.log.info("%s", json.dumps(audit, sort_keys=True, separators=(",", ":"), default=str))
         states = Counter(receipt["state"] for receipt in receipts)
         summary: dict[str, Any] = {
             "total": plan.total,
@@ -159,8 +189,25 @@ class CrmSyncRun:
             "skipped": sum(plan.skipped_by_outcome.values()),
             "skipped_by_outcome": dict(plan.skipped_by_outcome),
             "duplicates_in_input": plan.duplicates,
-            "receipts": receipts,
         }
+        outputs = self.outputs()
+        try:
+            for receipt, delivery in zip(receipts, plan.deliveries, strict=True):
+                audit = self._audit(receipt, delivery)
+                line = json.dumps(audit, sort_keys=True, separators=(",", ":"), default=str)
+                if len(receipts) <= LOG_RECORDS_MAX_ITEMS:
+                    self.log.info("%s", line)
+                outputs.add("audits", audit, line)
+                outputs.add("receipts", receipt)
+            # the summary is returned with the receipts; the audit records are pushed beside it
+            outputs.fit(xcom_size({**summary, "receipts": None, "receipts_path": None, "audit_path": None}))
+        finally:
+            outputs.close()
+        summary.update(
+            receipts=outputs.kept("receipts"),
+            receipts_path=outputs.path("receipts"),
+            audit_path=outputs.path("audits"),
+        )
         self.log.info(
             "CRM sync: %d delivered, %d accepted (pending), %d failed, %d skipped",
             summary["delivered"],
@@ -169,7 +216,10 @@ class CrmSyncRun:
             summary["skipped"],
         )
         failed = [receipt for receipt in receipts if receipt["state"] == "failed"]
-        return CrmSyncResult(summary=summary, audits=audits, failed=failed)
+        audits = outputs.kept("audits")
+        return CrmSyncResult(
+            summary=summary, audits=outputs.path("audits") if audits is None else audits, failed=failed
+        )
 
     def deliver(self, delivery: Delivery) -> dict[str, Any]:
         """Deliver one record; every outcome, a bug included, becomes its receipt."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_genesys.creation.bulk_jobs import get_job, is_terminal
-from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
+from airflow_provider_genesys.creation.bulk_jobs import aget_job, is_terminal, job_state
+from airflow_provider_genesys.hooks.genesys_cloud_async import GenesysCloudAsyncHook
 from airflow_provider_genesys.utils.redaction import redact
 
 
@@ -20,21 +21,24 @@ class GenesysWorkitemJobsTrigger(BaseTrigger):
     is ``Idle``, ``Queued`` or ``Running``; it is terminal once ``Succeeded``, ``Failed``, ``Cancelled`` or
     ``Terminated`` (the operator queued it before deferring, so an ``Idle`` job only waits for the timeout).
 
-    * ``{"status": "success", "states": {job id: state}, "carry": ...}`` when every job has finished (its
-      per-entity results are read by the operator, which reports failed entities like any other failure);
-    * ``{"status": "error", "message": ..., "carry": ...}`` when a poll fails for good (after the hook's own
-      retries).
+    * ``{"status": "success", "job_ids": [...], "states": {job id: state}, "started_at": ..., "input_digest": ...}``
+      when every job has finished (the resumed operator reads their per-entity results and re-derives each
+      item's outcome from its input);
+    * ``{"status": "error", "message": ..., "job_ids": [...], "states": {...}, "started_at": ...}`` when a poll
+      fails for good (after the retry policy of the connection).
 
-    ``carry`` is handed back unchanged in the event: the operator's plain-JSON state across the deferral (the
-    event reaches the resumed operator everywhere, ``dag.test()`` included, where method kwargs may not).
-
-    The hook's calls are synchronous; they run in a thread so the triggerer's event loop never blocks. The
-    operator's deferral timeout bounds the wait.
+    Everything runs on the triggerer's event loop: the asynchronous hook
+    (:class:`~airflow_provider_genesys.hooks.genesys_cloud_async.GenesysCloudAsyncHook`) looks the connection up,
+    paces and retries with ``asyncio.sleep``, so no wait holds a thread. The keyword arguments stay small whatever
+    the number of items: job ids, a start time and a digest — never per-item state. The operator's deferral
+    timeout bounds the wait.
 
     :param genesys_conn_id: the Genesys connection.
-    :param job_ids: the jobs to wait for.
+    :param job_ids: the jobs to wait for, in the order they were submitted.
     :param poll_interval: seconds between poll rounds.
-    :param carry: plain JSON returned in the event as is.
+    :param started_at: when the run started (Unix time, seconds): the resumed run's duration counts from it, on
+        whatever machine it resumes.
+    :param input_digest: the digest of the run's validated items, handed back to check the input at resume.
     """
 
     def __init__(
@@ -43,13 +47,15 @@ class GenesysWorkitemJobsTrigger(BaseTrigger):
         genesys_conn_id: str,
         job_ids: Sequence[str],
         poll_interval: float = 5.0,
-        carry: Any = None,
+        started_at: float | None = None,
+        input_digest: str | None = None,
     ) -> None:
         super().__init__()
         self.genesys_conn_id = genesys_conn_id
         self.job_ids = [str(job_id) for job_id in job_ids]
         self.poll_interval = float(poll_interval)
-        self.carry = carry
+        self.started_at = time.time() if started_at is None else float(started_at)
+        self.input_digest = input_digest
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and plain-JSON keyword arguments to rebuild this trigger in the triggerer."""
@@ -59,37 +65,52 @@ class GenesysWorkitemJobsTrigger(BaseTrigger):
                 "genesys_conn_id": self.genesys_conn_id,
                 "job_ids": list(self.job_ids),
                 "poll_interval": self.poll_interval,
-                "carry": self.carry,
+                "started_at": self.started_at,
+                "input_digest": self.input_digest,
             },
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until every job is terminal."""
-        try:
-            hook = await asyncio.to_thread(self._hook)
-        except Exception as error:
-            message = f"Genesys connection unusable: {redact(str(error))}"
-            yield TriggerEvent({"status": "error", "message": message, "carry": self.carry})
-            return
-        states: dict[str, str] = {}
-        pending = list(self.job_ids)
-        while pending:
-            for job_id in list(pending):
-                try:
-                    job = await asyncio.to_thread(get_job, hook, job_id)
-                except Exception as error:
-                    message = f"polling bulk add job {job_id} failed: {redact(str(error))}"
-                    yield TriggerEvent({"status": "error", "message": message, "states": states, "carry": self.carry})
-                    return
-                if is_terminal(job):
-                    states[job_id] = str(job.get("state"))
-                    pending.remove(job_id)
-            if pending:
-                self.log.info("%d bulk add job(s) still running; next check in %ss", len(pending), self.poll_interval)
-                await asyncio.sleep(self.poll_interval)
-        yield TriggerEvent({"status": "success", "states": states, "carry": self.carry})
+    def _event(self, status: str, states: dict[str, str], **more: Any) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "job_ids": list(self.job_ids),
+                "states": states,
+                "started_at": self.started_at,
+                "input_digest": self.input_digest,
+                **more,
+            }
+        )
 
-    def _hook(self) -> GenesysCloudHook:
-        hook = GenesysCloudHook(genesys_conn_id=self.genesys_conn_id)
-        hook.settings  # noqa: B018 - read the connection now, in this thread
-        return hook
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until every job is terminal (the HTTP session is closed when the trigger ends or is cancelled)."""
+        states: dict[str, str] = {}
+        async with GenesysCloudAsyncHook(self.genesys_conn_id) as hook:
+            try:
+                await hook.aget_settings()
+            except Exception as error:
+                message = f"Genesys connection unusable: {redact(str(error))}"
+                yield self._event("error", states, message=message)
+                return
+            pending = list(self.job_ids)
+            while pending:
+                for job_id in list(pending):
+                    try:
+                        job = await aget_job(hook, job_id)
+                    except Exception as error:
+                        message = f"polling bulk add job {job_id} failed: {redact(str(error))}"
+                        yield self._event("error", states, message=message)
+                        return
+                    if is_terminal(job):
+                        states[job_id] = job_state(job)
+                        pending.remove(job_id)
+                if pending:
+                    self.log.info(
+                        "%d of %d bulk add job(s) still running after %.0fs; next check in %ss",
+                        len(pending),
+                        len(self.job_ids),
+                        max(0.0, time.time() - self.started_at),
+                        self.poll_interval,
+                    )
+                    await asyncio.sleep(self.poll_interval)
+        yield self._event("success", states)

@@ -35,6 +35,8 @@ from airflow_provider_genesys.exceptions import GenesysConfigurationError
 
 #: Characters an identifier keeps in a path segment; everything else is percent-encoded (``:`` → ``%3A``).
 _SAFE_CHARACTERS = "+="
+#: Up to this many items, a run also writes each audit record to the task log (one JSON line each).
+LOG_RECORDS_MAX_ITEMS = 1000
 #: Which provider package supplies the filesystem of a URI scheme (for the error that says what to install).
 _SCHEME_PROVIDERS = {
     "s3": "apache-airflow-providers-amazon",
@@ -87,6 +89,22 @@ def resolve_audit_file(audit_path: str, scope: str, try_number: int) -> str:
         return audit_path
     prefix = audit_path.removesuffix(".jsonl") if is_uri(audit_path) else audit_path
     return f"{prefix.rstrip('/')}/{scope}/try-{try_number}.jsonl"
+
+
+def run_file(audit_path: str | None, scope: str, try_number: int, name: str) -> str:
+    """A run's own JSON-lines file ``name`` (per-item results, receipts...): beside the audit records, else in the
+    state directory — ``<folder>/<dag_id>/<run_id>/<task_id>[@<map_index>]/<name>-try-<n>.jsonl``.
+
+    :param audit_path: the operator's ``audit_path``: its directory or prefix is the folder (not a ``.jsonl`` file).
+    :param scope: the task instance's folder.
+    :param try_number: the current try.
+    :param name: what the file holds.
+    """
+    if audit_path and (is_uri(audit_path) or not audit_path.endswith(".jsonl")):
+        folder = audit_path.removesuffix(".jsonl").rstrip("/")
+    else:
+        folder = default_state_dir()
+    return f"{folder}/{scope}/{safe_segment(name)}-try-{try_number}.jsonl"
 
 
 def probe_location(path: str, *, what: str, object_store: bool = True) -> None:

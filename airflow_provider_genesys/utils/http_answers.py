@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -23,6 +23,19 @@ _REDACTION_WINDOW = 8192
 #: How many characters of an answer an error quotes.
 FIRST_CHARS = 120
 _WHITESPACE = re.compile(r"\s+")
+
+
+class HttpAnswer(Protocol):
+    """What the checks read of an answer: a ``requests.Response``, or an asynchronous client's answer read whole."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
 
 
 class NoRedirectSession(requests.Session):
@@ -38,12 +51,12 @@ class NoRedirectSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def is_redirect(response: requests.Response) -> bool:
+def is_redirect(response: HttpAnswer) -> bool:
     """A 3xx answer (never followed)."""
     return 300 <= response.status_code < 400
 
 
-def redirect_target(response: requests.Response, secrets: Iterable[str | None] = ()) -> str:
+def redirect_target(response: HttpAnswer, secrets: Iterable[str | None] = ()) -> str:
     """The ``Location`` of a redirect, redacted (``no Location header`` when absent)."""
     location = response.headers.get("Location")
     if not location:
@@ -57,7 +70,7 @@ def first_chars(content: bytes, secrets: Iterable[str | None] = ()) -> str:
     return _WHITESPACE.sub(" ", redact(text, secrets)).strip()[:FIRST_CHARS]
 
 
-def describe_answer(response: requests.Response, secrets: Iterable[str | None] = ()) -> str:
+def describe_answer(response: HttpAnswer, secrets: Iterable[str | None] = ()) -> str:
     """``HTTP 200, content type 'text/html', 5120 bytes, first characters '<html>…'`` (redacted)."""
     content = response.content or b""
     content_type = response.headers.get("Content-Type") or "none"
@@ -69,7 +82,7 @@ def describe_answer(response: requests.Response, secrets: Iterable[str | None] =
     )
 
 
-def read_json_answer(response: requests.Response, secrets: Iterable[str | None] = ()) -> tuple[Any, str | None]:
+def read_json_answer(response: HttpAnswer, secrets: Iterable[str | None] = ()) -> tuple[Any, str | None]:
     """The parsed JSON body of ``response`` and, when it is not a JSON answer, what is wrong with it.
 
     A 204 (or a HEAD answer) has no body by definition; any other answer must declare a JSON content type (or

@@ -403,9 +403,16 @@ class BulkRun:
     wall_s: float
     hook_stats: dict[str, int] = field(default_factory=dict)
 
+    def items(self) -> list[dict[str, Any]]:
+        """The per-item results: in the summary, or in the file it names (beyond the XCom budget)."""
+        summary = self.summary or {}
+        if summary.get("items") is not None:
+            return list(summary["items"])
+        return read_json_lines(summary["items_path"]) if summary.get("items_path") else []
+
     def outcomes(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for item in (self.summary or {}).get("items") or []:
+        for item in self.items():
             counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
         return counts
 
@@ -628,8 +635,16 @@ def account(result: ScenarioResult, box: Any, kind: str, items: list[dict[str, A
 
 
 def audits_of(run: Any) -> list[dict[str, Any]]:
+    """The run's audit records: in XCom, or in the file XCom names (beyond the XCom budget)."""
     audits = run.xcom.get("genesys_audit")
+    if isinstance(audits, str):
+        audits = read_json_lines(audits)
     return [audit for audit in audits if isinstance(audit, dict)] if isinstance(audits, list) else []
+
+
+def read_json_lines(path: str) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 #: The create route of every kind, as the sandbox's request log names it.

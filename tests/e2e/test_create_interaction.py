@@ -44,8 +44,10 @@ def test_a_run_creates_exactly_one_record_and_audits_it(example_dag: Any, admin:
     records = admin.records()
     assert len(records) == 1
     returned = xcom(dag_run, "create_interaction")
-    assert returned["id"] == records[0]["id"]
     audit = xcom(dag_run, "create_interaction", "genesys_audit")
+    # the return value is the record's id and the audit fields, never the record (its participants...)
+    assert returned == audit and returned["interaction_id"] == records[0]["id"]
+    assert not {"participants", "routing", "id"} & set(returned)
     assert set(audit) >= AUDIT_FIELDS
     assert audit["outcome"] == "created"
     assert audit["interaction_id"] == records[0]["id"]

@@ -25,10 +25,7 @@ from packaging.utils import canonicalize_name
 PACKAGES = {"airflow_provider_genesys": "airflow-provider-genesys", "genesys_sandbox": "genesys-sandbox"}
 
 #: Optional imports (guarded by ``except ImportError``) allowed without a requirement, and why.
-OPTIONAL_WITHOUT_REQUIREMENT = {
-    # Installed with Airflow itself; its newer releases add the asynchronous connection helpers, used when present.
-    "apache-airflow-providers-common-compat",
-}
+OPTIONAL_WITHOUT_REQUIREMENT: set[str] = set()
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def test_the_crm_form_fields_reach_the_hook() -> None:
 
 def test_the_genesys_config_section_is_declared() -> None:
     section = get_provider_info()["config"]["genesys"]
-    assert set(section["options"]) == {"state_dir"}
+    assert set(section["options"]) == {"state_dir", "xcom_max_bytes"}
     for option in section["options"].values():
         assert {"description", "version_added", "type", "example", "default"} <= set(option)
 
@@ -193,6 +193,18 @@ def test_the_state_dir_comes_from_the_environment_then_the_config_then_airflow_h
     assert default_state_dir() == "/shared/genesys"
     monkeypatch.setenv("GENESYS_PROVIDER_STATE_DIR", "/legacy/genesys")
     assert default_state_dir() == "/legacy/genesys"
+
+
+def test_the_xcom_budget_is_declared_and_read_from_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk import conf
+
+    from airflow_provider_genesys.utils.xcom_budget import DEFAULT_XCOM_MAX_BYTES, xcom_max_bytes
+
+    monkeypatch.delenv("AIRFLOW__GENESYS__XCOM_MAX_BYTES", raising=False)
+    assert conf.getint("genesys", "xcom_max_bytes") == DEFAULT_XCOM_MAX_BYTES == 65536  # declared, no fallback
+    assert xcom_max_bytes() == DEFAULT_XCOM_MAX_BYTES
+    monkeypatch.setenv("AIRFLOW__GENESYS__XCOM_MAX_BYTES", "262144")
+    assert xcom_max_bytes() == 262144
 
 
 DEFERRABLE = [

@@ -76,7 +76,7 @@ def commit_then_drop(matrix: Matrix, evidence: Evidence, result: ScenarioResult)
             else:
                 unknown = [
                     item
-                    for item in (first.summary or {}).get("items") or []
+                    for item in first.items()
                     if item["outcome"] == "failed" and item.get("error_code") == "outcome.unknown"
                 ]
                 result.check(

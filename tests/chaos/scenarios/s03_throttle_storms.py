@@ -175,7 +175,7 @@ def throttle_storms(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
             max_concurrency=concurrency,
         )
         sent = sum(box.route(INTERACTIONS).values()) - before
-        failed = [item for item in (run.summary or {}).get("items") or [] if item["outcome"] == "failed"]
+        failed = [item for item in run.items() if item["outcome"] == "failed"]
         phases["quota"] = {
             "items": quota_items,
             "requests": sent,

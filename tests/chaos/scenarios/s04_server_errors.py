@@ -93,7 +93,7 @@ def server_errors(matrix: Matrix, evidence: Evidence, result: ScenarioResult) ->
             run = bulk_run(
                 evidence, work, conn_id="chaos_503", kind=kind, items=items, run_id=run_id, max_concurrency=concurrency
             )
-            failed = [item for item in (run.summary or {}).get("items") or [] if item["outcome"] == "failed"]
+            failed = [item for item in run.items() if item["outcome"] == "failed"]
             named = [item for item in items if f"external_id={item['external_id']!r}" in (run.error or "")]
             posts = sum(box.route(route).values())
             lookups = sum(box.route("POST /api/v2/taskmanagement/workitems/query").values())
@@ -102,9 +102,7 @@ def server_errors(matrix: Matrix, evidence: Evidence, result: ScenarioResult) ->
             duplicates, _lost = tally(box.creates_by_key(kind), expected_keys(kind, items, run_id))
             result.duplicates += duplicates
             unaccounted = (
-                len(items)
-                - len(failed)
-                - sum(1 for i in (run.summary or {}).get("items") or [] if i["outcome"] in ("created", "replayed"))
+                len(items) - len(failed) - sum(1 for i in run.items() if i["outcome"] in ("created", "replayed"))
             )
             result.lost += max(0, unaccounted)
             phases[f"always_503_{kind}"] = {

@@ -104,7 +104,7 @@ def secret_hygiene(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
         operations += 2
 
         # CRM: deliveries with the right secret (some answers dropped), then with a wrong one
-        records = (run.summary or {}).get("items") or []
+        records = run.items()
         box.admin("PUT", "crm/mode", json={"drop_next": 3})
         for conn_id, try_number in (("chaos_crm", 1), ("chaos_crm", 2), ("chaos_crm_wrong", 1)):
             crm_ti = FakeTaskInstance(

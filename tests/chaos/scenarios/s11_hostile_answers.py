@@ -81,9 +81,7 @@ def hostile_answers(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
                 )
                 duplicates, lost = settle(result, box, kind, items, run_id, second)
                 phase = f"{kind} {hostile}{' after commit' if after_commit else ''}"
-                unknown = [
-                    item for item in (second.summary or {}).get("items") or [] if item.get("outcome") == "failed"
-                ]
+                unknown = [item for item in second.items() if item.get("outcome") == "failed"]
                 phases[phase] = {
                     "items": count,
                     "first_try": first.outcomes(),

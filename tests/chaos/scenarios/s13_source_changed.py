@@ -83,7 +83,7 @@ def source_changed(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
             settle(result, box, "interaction", items, run_id, run)
             summary = run.summary or {}
             created = set(box.creates_by_key("interaction"))
-            stray = [key for key in created if key not in _keys(summary)]
+            stray = [key for key in created if key not in _keys(run)]
             outcomes[change] = {
                 "summary": {k: summary.get(k) for k in ("total", "valid", "invalid", "created", "failed")},
                 "error": (run.error or "")[:200],
@@ -103,5 +103,5 @@ def source_changed(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
     result.notes.append("six rewrites of the file right after pass 1: every run created exactly what pass 1 validated")
 
 
-def _keys(summary: dict[str, Any]) -> set[str]:
-    return {item["key"] for item in summary.get("items") or [] if item.get("key")}
+def _keys(run: Any) -> set[str]:
+    return {item["key"] for item in run.items() if item.get("key")}

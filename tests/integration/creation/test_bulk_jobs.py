@@ -1,8 +1,8 @@
-"""Bulk add jobs against the sandbox: the two-phase protocol, lost answers, earlier tries' jobs, the trigger."""
+"""Bulk add jobs against the sandbox: the two-phase protocol, lost answers, earlier tries' jobs, the input."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from airflow_provider_genesys.creation.items import PreparedItem
 from airflow_provider_genesys.creation.kinds import WORKITEM_BULK_JOBS
 from airflow_provider_genesys.exceptions import GenesysApiError, JobOutcomeUnknownError
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
-from airflow_provider_genesys.triggers.workitem_jobs import GenesysWorkitemJobsTrigger
 from tests.support.context import task_identity
 from tests.support.payloads import PAYLOADS
 
@@ -159,36 +158,58 @@ def test_a_retry_waits_for_an_earlier_tries_running_job_and_replays_its_workitem
     assert len(admin.records()) == 4 and admin.ledger()["duplicates"] == 0
 
 
-def test_the_trigger_round_trips_plain_json_and_reports_the_final_states(
-    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem]
-) -> None:
-    job = create_job(hook, _entities(item_of, 1))
-    queue_job(hook, job["id"])
-    trigger = GenesysWorkitemJobsTrigger(
-        genesys_conn_id="genesys_cloud_default", job_ids=[job["id"]], poll_interval=0.05, carry={"jobs": [1]}
+def _file_run(hook: GenesysCloudHook, source: str, tmp_path: Path) -> BulkJobsRun:
+    task = task_identity(task_id="jobs_from_file")
+    return BulkJobsRun(
+        hook,
+        WORKITEM_BULK_JOBS,
+        task,
+        BulkInput(source=source, external_id_field="external_id"),
+        options=BulkOptions(),
+        batch_size=2,
+        poll_interval=0.05,
+        job_timeout=10,
+        job_log=BulkJobLog.open(task, "workitem", state_dir=str(tmp_path / "state")),
     )
-    classpath, kwargs = trigger.serialize()
-    assert classpath.endswith("GenesysWorkitemJobsTrigger")
-    rebuilt = GenesysWorkitemJobsTrigger(**kwargs)
-
-    async def first_event() -> Any:
-        async for event in rebuilt.run():
-            return event.payload
-        return None
-
-    payload = asyncio.run(first_event())
-
-    assert payload == {"status": "success", "states": {job["id"]: "Succeeded"}, "carry": {"jobs": [1]}}
 
 
-def test_the_trigger_reports_an_unknown_job_as_an_error(sandbox: Any) -> None:
-    trigger = GenesysWorkitemJobsTrigger(genesys_conn_id="genesys_no_retry", job_ids=["nope"], poll_interval=0.05)
+def test_a_file_source_is_spooled_once_and_the_spool_is_closed_after_validation(
+    hook: GenesysCloudHook, admin: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "items.jsonl"
+    rows = [{**PAYLOADS["workitem"], "external_id": f"CASE-{n}"} for n in range(3)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    run = _file_run(hook, str(path), tmp_path)
 
-    async def first_event() -> Any:
-        async for event in trigger.run():
-            return event.payload
-        return None
+    items, invalid = run.validate()
 
-    payload = asyncio.run(first_event())
+    assert (len(items), invalid) == (3, [])
+    assert run.source._spool is None  # closed at once, not left to the garbage collector
+    path.unlink()  # the run never needs the file again: results are matched with the items of the one pass
+    state = run.submit(items, resumed=False)
+    run.wait(state)
+    result = run.finish(state, items, invalid)
+    assert result.summary is not None and result.summary.created == 3 and not result.problems
+    assert run.source._spool is None
 
-    assert payload["status"] == "error" and "nope" in payload["message"]
+
+def test_a_malformed_interactions_value_is_refused_before_anything_is_sent(
+    hook: GenesysCloudHook, admin: Any, tmp_path: Path
+) -> None:
+    task = task_identity(task_id="jobs_malformed")
+    run = BulkJobsRun(
+        hook,
+        WORKITEM_BULK_JOBS,
+        task,
+        BulkInput(interactions="[{'name': 'x'}]"),  # a Python repr rendered by a template, not JSON
+        options=BulkOptions(on_invalid="skip", max_invalid=100),
+        batch_size=2,
+    )
+
+    items, invalid = run.validate()
+    refusal = run.refusal(items, invalid)
+
+    assert items == [] and refusal is not None
+    assert "interactions: is a string but not JSON text of a list of objects" in refusal
+    assert "No create request was sent" in refusal
+    assert admin.requests_to(CREATE) == {}

@@ -323,8 +323,8 @@ def test_audit_record_has_every_documented_field() -> None:
     assert set(audit().to_xcom()) == {
         "timestamp", "dag_id", "task_id", "run_id", "map_index", "try_number", "kind", "interaction_type",
         "idempotency_key", "external_id", "position", "validation_passed", "validation_errors", "http_status",
-        "attempts", "latency_ms", "outcome", "interaction_id", "correlation_id", "oauth_client_id", "error",
-        "requests_sent", "queue_id", "resumed",
+        "attempts", "latency_ms", "pacing_wait_ms", "outcome", "interaction_id", "correlation_id", "oauth_client_id",
+        "error", "requests_sent", "queue_id", "resumed",
     }  # fmt: skip
 
 
