@@ -35,6 +35,7 @@ from airflow_provider_genesys.creation.bulk_jobs_run import BulkJobLog, BulkJobs
 from airflow_provider_genesys.creation.bulk_run import BulkOptions
 from airflow_provider_genesys.creation.inputs import BulkInput
 from airflow_provider_genesys.creation.kinds import WORKITEM_BULK_JOBS
+from airflow_provider_genesys.creation.state import LocalStateStore
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, clear_token_cache
 from genesys_sandbox import seeds
@@ -84,7 +85,7 @@ def scenario(sandbox: Any, *, items: int, reject_rate: float, run: int, state_di
         options=BulkOptions(),
         batch_size=MAX_ENTITIES_PER_JOB,
         poll_interval=1.0,
-        job_log=BulkJobLog.open(task, WORKITEM_BULK_JOBS.name, state_dir=state_dir),
+        job_log=BulkJobLog.open(LocalStateStore(Path(state_dir) / task.scope), task, WORKITEM_BULK_JOBS.name),
     )
 
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Exactly once (docs/genesys-api.md, "Workitem bulk add jobs"): a job creates nothing until it is queued, so the
 queueing is the commit. Before queueing a job, the run writes it — id and the keys of its entities, in order —
-to the task's job log (``<state dir>/<dag>/<run>/<task>/bulk-jobs-workitem.jsonl``, synced to disk). A later
+to the task's job log in its state (Airflow's task state store, visible from every worker). A later
 execution of the same task instance (a retry, a clear) first settles every job of the log: an ``Idle`` one is
 terminated (it can then never run), a queued or running one is waited for. Only then does it look the keys up
 (IN queries by ``externalTag``) and submit what Genesys does not have; a job still unfinished when the wait ends
@@ -16,14 +16,11 @@ outcome from the job log's keys and the jobs' results (:meth:`BulkJobsRun.resume
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_genesys.creation.bulk_jobs import (
@@ -55,10 +52,11 @@ from airflow_provider_genesys.creation.engine import invalid_audit, item_audit_f
 from airflow_provider_genesys.creation.inputs import BulkInput, ItemCheck, ValidatedItem
 from airflow_provider_genesys.creation.items import KindSpec, PreparedItem
 from airflow_provider_genesys.creation.lookup import mark_existing
+from airflow_provider_genesys.creation.state import KEY_PREFIX, StateStore
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysApiError, InteractionValidationError, JobOutcomeUnknownError
 from airflow_provider_genesys.models.audit import AuditRecord, RunSummary, utc_now_iso
-from airflow_provider_genesys.utils.audit_files import LOG_RECORDS_MAX_ITEMS, default_state_dir, safe_segment
+from airflow_provider_genesys.utils.audit_files import LOG_RECORDS_MAX_ITEMS
 from airflow_provider_genesys.utils.redaction import redact
 from airflow_provider_genesys.utils.xcom_budget import xcom_max_bytes
 
@@ -72,53 +70,50 @@ OUTCOME_UNKNOWN = "outcome.unknown"
 
 
 class BulkJobLog:
-    """The bulk add jobs of one task instance: written before each commit, read by later executions.
+    """The bulk add jobs of one task instance, kept in its state: written before each job is queued.
 
-    One JSON line per event, appended, flushed and synced: ``{"event": "created", "job", "keys"}`` before the job
-    is queued, ``{"event": "queued", "job"}`` after. The file is local or on a shared mount (like the send
-    journal).
+    One value per job, ``genesys.<kind>.jobs.<n>`` = ``{"job", "keys", "try"}`` (at most 50 keys, far below the
+    store's value limit), read once when a run starts. A retry, a clear or the run resumed after its deferral
+    finds its jobs here on whatever worker it runs, and reattaches to them instead of sending their items again.
 
-    :param path: the log file (created with its directories when first written).
-    :param try_number: the current Airflow try (written on every line).
+    :param store: the task's state (see :mod:`~airflow_provider_genesys.creation.state`).
+    :param kind: the kind of record (part of every key).
+    :param try_number: the current Airflow try (written in every value).
     """
 
-    def __init__(self, path: Path, *, try_number: int) -> None:
-        self.path = path
+    def __init__(self, store: StateStore, *, kind: str, try_number: int) -> None:
+        self.store = store
+        self.kind = kind
         self.try_number = try_number
         self._lock = threading.Lock()
         self.earlier: dict[str, list[str]] = {}
-        if path.exists():
-            with path.open(encoding="utf-8") as lines:
-                for line in lines:
-                    try:
-                        entry = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line torn by a crash mid-write; the job it names was never queued
-                    if entry.get("event") == "created" and isinstance(entry.get("keys"), list):
-                        self.earlier[str(entry.get("job"))] = [str(key) for key in entry["keys"]]
+        self._next = 0
+        while True:
+            value = store.get(self._key(self._next))
+            if not isinstance(value, dict):
+                break
+            self._next += 1
+            if isinstance(value.get("job"), str) and isinstance(value.get("keys"), list):
+                self.earlier[value["job"]] = [str(key) for key in value["keys"]]
 
     @classmethod
-    def open(cls, task: TaskIdentity, kind: str, *, state_dir: str | None = None) -> BulkJobLog:
-        """The job log of ``task`` and ``kind`` (earlier executions' jobs in :attr:`earlier`)."""
-        base = Path((state_dir or default_state_dir()).removeprefix("file://"))
-        return cls(base / task.scope / f"bulk-jobs-{safe_segment(kind)}.jsonl", try_number=task.try_number)
+    def open(cls, store: StateStore, task: TaskIdentity, kind: str) -> BulkJobLog:
+        """The job log of ``task`` and ``kind`` in ``store`` (earlier executions' jobs in :attr:`earlier`)."""
+        return cls(store, kind=kind, try_number=task.try_number)
+
+    @property
+    def location(self) -> str:
+        """Where the log lives, for messages."""
+        return f"the task's state ({KEY_PREFIX}.{self.kind}.jobs.*)"
+
+    def _key(self, index: int) -> str:
+        return f"{KEY_PREFIX}.{self.kind}.jobs.{index}"
 
     def created(self, job_id: str, keys: list[str]) -> None:
-        """Record, durably, that job ``job_id`` holds ``keys`` (in order) and is about to be queued."""
-        self._append({"event": "created", "job": job_id, "keys": keys})
-
-    def queued(self, job_id: str) -> None:
-        """Record that job ``job_id`` was queued."""
-        self._append({"event": "queued", "job": job_id})
-
-    def _append(self, entry: dict[str, Any]) -> None:
-        line = json.dumps({**entry, "try": self.try_number, "ts": utc_now_iso()}, separators=(",", ":"))
+        """Record that job ``job_id`` holds ``keys`` (in order) and is about to be queued (one ``set``)."""
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            index, self._next = self._next, self._next + 1
+        self.store.set(self._key(index), {"job": job_id, "keys": keys, "try": self.try_number, "ts": utc_now_iso()})
 
 
 @dataclass
@@ -298,8 +293,6 @@ class BulkJobsRun:
         except GenesysApiError as error:
             self._fail(state, keys, str(error), error)
             return
-        if self.job_log is not None:
-            self.job_log.queued(job_id)
         self.log.info("Queued bulk add job %s with %d workitem(s).", job_id, len(batch))
         state.jobs.append({"id": job_id, "keys": keys})
 
@@ -315,10 +308,11 @@ class BulkJobsRun:
         earlier = self.job_log.earlier if self.job_log is not None else {}
         if not earlier and self.task.try_number > 1 and self.job_log is not None:
             self.log.warning(
-                "This is try %d, yet no job of an earlier try is in %s: if an earlier try's jobs are still running "
-                "on another worker's state, their workitems may not be found yet (share the state directory).",
+                "This is try %d, yet no job of an earlier try is in %s (cleared, or kept in local files another "
+                "worker has): workitems of an earlier try's finished jobs are found by their keys; a job still "
+                "running elsewhere may create some after this lookup.",
                 self.task.try_number,
-                self.job_log.path,
+                self.job_log.location,
             )
         held: set[str] = set()
         running: dict[str, list[str]] = {}

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_genesys.creation.checkpoint import Checkpoint
 from airflow_provider_genesys.creation.engine import CreationEngine, invalid_audit
 from airflow_provider_genesys.creation.inputs import BulkInput, ItemCheck
 from airflow_provider_genesys.creation.items import NO_RECORD_CODE, ItemOutcome, KindSpec, PreparedItem
@@ -39,7 +38,7 @@ from airflow_provider_genesys.utils.redaction import redact
 from airflow_provider_genesys.utils.xcom_budget import SpillingRecords, xcom_max_bytes, xcom_size
 
 if TYPE_CHECKING:
-    from airflow_provider_genesys.creation.journal import SendJournal
+    from airflow_provider_genesys.creation.state import TaskState
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 
 #: How many invalid/failed items a task failure message lists (all of them are in XCom / the files).
@@ -236,7 +235,8 @@ class BulkRun:
     :param task: the task identity.
     :param source: the run's input.
     :param options: the bulk operator's options.
-    :param journal: the task's send journal, for kinds that keep one.
+    :param state: the task's state of this kind (read once by the caller; see
+        :mod:`~airflow_provider_genesys.creation.state`); ``None`` keeps none.
     :param client_id: the OAuth client id for audit records (``None`` when the connection is unusable).
     :param check: an extra check of each prepared item (``validate_routing``).
     """
@@ -249,7 +249,7 @@ class BulkRun:
         source: BulkInput,
         *,
         options: BulkOptions,
-        journal: SendJournal | None = None,
+        state: TaskState | None = None,
         client_id: str | None = None,
         check: ItemCheck | None = None,
         logger: Any = None,
@@ -259,19 +259,17 @@ class BulkRun:
         self.task = task
         self.source = source
         self.options = options
-        self.journal = journal
+        self.state = state
         self.client_id = client_id
         self.check = check
         self.log = logger or log
         self.started = time.monotonic()
-        # kinds with a send journal resume through it; the others through the checkpoint
-        self.checkpoint = Checkpoint.for_task(task, spec.name) if options.resume and journal is None else None
         self.settled: dict[str, str] = {}
 
     @property
     def resumed(self) -> bool:
-        """An earlier execution of this task instance may have created records (try > 1, or its journal says so)."""
-        return self.task.try_number > 1 or (self.journal is not None and self.journal.resumed)
+        """An earlier execution of this task instance may have created records (try > 1, or its state says so)."""
+        return self.task.try_number > 1 or (self.state is not None and self.state.resumed)
 
     def probe(self) -> None:
         """Check every output location before anything is sent (see :func:`probe_outputs`)."""
@@ -280,7 +278,10 @@ class BulkRun:
     def validate(self) -> ValidationReport:
         """Probe the outputs, read the source once, then pass 1: validate every item (streaming); nothing is sent."""
         self.probe()
-        self.settled = self.checkpoint.load() if self.checkpoint is not None else {}
+        # kinds kept exactly once by a server key or a lookup skip what is known created; callbacks and emails
+        # confirm each such conversation by id instead (their strategy reads the state itself)
+        resumable = self.state is not None and self.options.resume and not self.spec.journaled
+        self.settled = self.state.settled() if resumable and self.state is not None else {}
         report = ValidationReport()
         try:
             read = self.source.load()
@@ -353,8 +354,6 @@ class BulkRun:
         finally:
             outputs.close()
             self.source.close()
-            if self.checkpoint is not None:
-                self.checkpoint.close()
         if refusal is not None:
             return BulkResult(summary=None, audits_xcom=outputs.audits_xcom, problems=[refusal], refused=True)
         changed = seen.differs_from(report)
@@ -384,8 +383,6 @@ class BulkRun:
             timings.add(audit)
             if audit.resumed:
                 counts["resumed"] += 1
-            elif self.checkpoint is not None and audit.outcome in ("created", "replayed") and audit.interaction_id:
-                self.checkpoint.settled(str(audit.idempotency_key), audit.interaction_id)
             outputs.record(audit, error_code=outcome.error_code)
 
         engine = CreationEngine(
@@ -395,7 +392,7 @@ class BulkRun:
             max_concurrency=self.options.max_concurrency,
             progress_interval=self.options.progress_interval,
             logger=self.log,
-            journal=self.journal,
+            state=self.state,
         )
         resumed = self.resumed
         items = self._unsettled(engine, on_outcome, seen)

@@ -13,23 +13,26 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_genesys.creation.items import CreateResult, ItemOutcome, KindSpec, PreparedItem
 from airflow_provider_genesys.creation.keys import item_identity
+from airflow_provider_genesys.creation.state import BATCH_SIZE
 from airflow_provider_genesys.creation.task import TaskIdentity, describe_item
 from airflow_provider_genesys.exceptions import (
     FieldError,
     GenesysApiError,
     GenesysQuotaExhaustedError,
     InteractionValidationError,
+    OutcomeUnknownError,
 )
 from airflow_provider_genesys.models.audit import AuditRecord
 from airflow_provider_genesys.models.validation import validate_model
 from airflow_provider_genesys.utils.redaction import redact
 
 if TYPE_CHECKING:
-    from airflow_provider_genesys.creation.journal import SendJournal
+    from airflow_provider_genesys.creation.state import TaskState
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 
 log = logging.getLogger(__name__)
@@ -122,7 +125,8 @@ class CreationEngine:
     :param task: the task identity (audit fields).
     :param max_concurrency: threads sending at once.
     :param progress_interval: seconds between progress lines in the task log.
-    :param journal: the task's send journal, handed to every item (kinds whose row is ``journaled``).
+    :param state: the task's state of this kind: every batch of creates is written ahead into it, every outcome
+        recorded (``None`` keeps none: each item then goes by its strategy and Airflow's try number alone).
     """
 
     def __init__(
@@ -134,10 +138,10 @@ class CreationEngine:
         max_concurrency: int = 8,
         progress_interval: float = 10.0,
         logger: Any = None,
-        journal: SendJournal | None = None,
+        state: TaskState | None = None,
     ) -> None:
         self.hook = hook
-        self.journal = journal
+        self.state = state
         self.spec = spec
         self.task = task
         self.max_concurrency = max(1, int(max_concurrency))
@@ -149,29 +153,54 @@ class CreationEngine:
     # -- one item ---------------------------------------------------------------------------------------
 
     def create_one(self, item: PreparedItem, *, outcome_unknown: bool = False) -> ItemOutcome:
-        """Create one item; never raises for API failures (they become a ``failed`` audit record).
+        """Create one item, written ahead into the task's state; never raises for API failures.
 
         :param outcome_unknown: an earlier try may have created it (Airflow try > 1): strategies without
             server-side idempotency look the key up first.
         """
+        if self.state is not None:
+            self.state.announce([item.key])
+        try:
+            return self._create(item, outcome_unknown=outcome_unknown)
+        finally:
+            if self.state is not None:
+                self.state.flush()
+
+    def _create(self, item: PreparedItem, *, outcome_unknown: bool) -> ItemOutcome:
+        """Create one item of an announced batch and record its outcome in the state."""
         if self._quota_error is not None:
             return self._failed(item, self._quota_error, not_sent=True)
         try:
-            result = self.spec.strategy(
-                self.hook, self.spec, item, outcome_unknown=outcome_unknown, journal=self.journal
-            )
+            result = self.spec.strategy(self.hook, self.spec, item, outcome_unknown=outcome_unknown, state=self.state)
         except GenesysQuotaExhaustedError as error:
             with self._quota_lock:
                 self._quota_error = self._quota_error or error
+            self._record_failure(item, error)
             return self._failed(item, error)
         except GenesysApiError as error:
+            self._record_failure(item, error)
             return self._failed(item, error)
         except Exception as error:  # a bug or an unexpected transport error must not lose the item
             wrapped = GenesysApiError(status=None, code=type(error).__name__, message=redact(str(error))[:300])
+            wrapped.unknown_outcome = True  # it may have failed after the request left
+            self._record_failure(item, wrapped)
             outcome = self._failed(item, wrapped)
             outcome.error = error
             return outcome
+        if self.state is not None and result.record_id:
+            self.state.created(item.key, result.record_id)
         return self._succeeded(item, result)
+
+    def _record_failure(self, item: PreparedItem, error: GenesysApiError) -> None:
+        """Record what a failure tells of the key; a key this execution never sent keeps its earlier entry."""
+        if self.state is None or not self.state.was_sent(item.key):
+            return
+        if isinstance(error, OutcomeUnknownError) or error.unknown_outcome:
+            self.state.unknown(item.key, str(error))
+        elif error.request_sent:
+            self.state.rejected(item.key, str(error))
+        else:
+            self.state.not_sent(item.key, str(error))
 
     def _base(self, item: PreparedItem) -> dict[str, Any]:
         return item_audit_fields(self.task, self.spec, item, oauth_client_id=self.hook.client_id)
@@ -234,32 +263,51 @@ class CreationEngine:
         Items are pulled from ``items`` lazily, so a streamed source is never held in memory at once.
         """
         progress = BulkProgress(total=total)
-        window = self.max_concurrency * 2
         iterator: Iterator[PreparedItem] = iter(items)
-        pending: set[Future[ItemOutcome]] = set()
-        last_report = time.monotonic()
+        clock = {"last_report": time.monotonic()}
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="genesys-create") as pool:
-            exhausted = False
-            while pending or not exhausted:
-                while not exhausted and len(pending) < window:
-                    try:
-                        item = next(iterator)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    pending.add(pool.submit(self.create_one, item, outcome_unknown=outcome_unknown(item)))
-                if not pending:
-                    break
-                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcome = future.result()
-                    progress.add(outcome.audit)
-                    on_outcome(outcome)
-                if time.monotonic() - last_report >= self.progress_interval:
-                    self.log.info("%s", progress.line())
-                    last_report = time.monotonic()
+            while batch := list(islice(iterator, BATCH_SIZE)):
+                if self.state is not None:
+                    self.state.announce(item.key for item in batch)  # one write ahead for the whole batch
+                try:
+                    self._run_batch(pool, batch, progress, on_outcome, outcome_unknown, clock)
+                finally:
+                    if self.state is not None:
+                        self.state.flush()  # one write of the batch's outcomes
         self.log.info("%s", progress.line(final=True))
         return progress
+
+    def _run_batch(
+        self,
+        pool: ThreadPoolExecutor,
+        batch: list[PreparedItem],
+        progress: BulkProgress,
+        on_outcome: Callable[[ItemOutcome], None],
+        outcome_unknown: Callable[[PreparedItem], bool],
+        clock: dict[str, float],
+    ) -> None:
+        """Create one batch with at most ``max_concurrency`` in flight; ``on_outcome`` runs in this thread."""
+        window = self.max_concurrency * 2
+        queue = iter(batch)
+        pending: set[Future[ItemOutcome]] = set()
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < window:
+                item = next(queue, None)
+                if item is None:
+                    exhausted = True
+                    break
+                pending.add(pool.submit(self._create, item, outcome_unknown=outcome_unknown(item)))
+            if not pending:
+                break
+            done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                progress.add(outcome.audit)
+                on_outcome(outcome)
+            if time.monotonic() - clock["last_report"] >= self.progress_interval:
+                self.log.info("%s", progress.line())
+                clock["last_report"] = time.monotonic()
 
     @property
     def quota_error(self) -> GenesysQuotaExhaustedError | None:

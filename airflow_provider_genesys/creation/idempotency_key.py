@@ -15,7 +15,7 @@ from airflow_provider_genesys.creation.items import CreateResult, KindSpec, Prep
 from airflow_provider_genesys.exceptions import GenesysApiError, PayloadChangedError
 
 if TYPE_CHECKING:
-    from airflow_provider_genesys.creation.journal import SendJournal
+    from airflow_provider_genesys.creation.state import TaskState
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 
 #: How often a create is re-sent while Genesys reports the same key still in flight.
@@ -29,11 +29,12 @@ def create_with_idempotency_key(
     item: PreparedItem,
     *,
     outcome_unknown: bool,
-    journal: SendJournal | None,
+    state: TaskState | None,
 ) -> CreateResult:
     """POST with an ``Idempotency-Key`` header: 201 created, 409 + record replayed, 422 payload changed."""
-    del outcome_unknown, journal  # the server deduplicates; nothing to look up or remember
+    del outcome_unknown  # the server deduplicates by the key: a re-send is answered with the record
     cost = RequestCost()
+    before_send = (lambda: state.sending(item.key)) if state is not None else None
     for in_flight_round in range(IN_FLIGHT_RETRIES + 1):
         response = cost.add(
             hook.request(
@@ -42,6 +43,7 @@ def create_with_idempotency_key(
                 json=item.body,
                 headers={"Idempotency-Key": item.key},
                 accept_statuses=frozenset({409, 422}),
+                before_send=before_send,
             )
         )
         body = response.body if isinstance(response.body, Mapping) else {}

@@ -13,7 +13,7 @@ from airflow_provider_genesys.exceptions import GenesysApiError
 from airflow_provider_genesys.models.audit import AuditRecord
 
 if TYPE_CHECKING:
-    from airflow_provider_genesys.creation.journal import SendJournal
+    from airflow_provider_genesys.creation.state import TaskState
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, GenesysResponse
 
 
@@ -129,8 +129,9 @@ class RequestCost:
 class CreateStrategy(Protocol):
     """How exactly-once is kept for a kind: create ``item`` through ``hook``.
 
-    :param outcome_unknown: an earlier execution may have created it (Airflow try > 1, or a resumed journal).
-    :param journal: the task's send journal, for kinds that keep one.
+    :param outcome_unknown: an earlier execution may have created it (Airflow try > 1, or earlier state).
+    :param state: the task's state of this kind (``None``: none kept); a strategy calls ``state.sending(key)``
+        right before its create goes on the wire, and reads what earlier executions did with ``state.earlier``.
     """
 
     def __call__(
@@ -140,7 +141,7 @@ class CreateStrategy(Protocol):
         item: PreparedItem,
         *,
         outcome_unknown: bool,
-        journal: SendJournal | None,
+        state: TaskState | None,
     ) -> CreateResult: ...
 
 

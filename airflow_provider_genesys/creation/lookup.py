@@ -20,7 +20,7 @@ from airflow_provider_genesys.exceptions import GenesysApiError
 from airflow_provider_genesys.models.platform import EXTERNAL_TAG_FIELD
 
 if TYPE_CHECKING:
-    from airflow_provider_genesys.creation.journal import SendJournal
+    from airflow_provider_genesys.creation.state import TaskState
     from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook, GenesysResponse
 
 WORKITEMS_QUERY_PATH = "/api/v2/taskmanagement/workitems/query"
@@ -114,13 +114,12 @@ def create_with_lookup(
     item: PreparedItem,
     *,
     outcome_unknown: bool,
-    journal: SendJournal | None,
+    state: TaskState | None,
 ) -> CreateResult:
     """Create a workitem exactly once: look its ``externalTag`` up first whenever an earlier outcome is unknown.
 
     A record found by a bulk lookup before this call (``item.existing``) is replayed without a request.
     """
-    del journal  # Genesys itself answers "was it created?"
     cost = RequestCost()
     if item.existing is not None:
         return cost.result("replayed", spec, item.existing, None)
@@ -138,7 +137,13 @@ def create_with_lookup(
         found = lookup()
         if found is not None:
             return cost.result("replayed", spec, found.body, found)
-    response = hook.request("POST", spec.path, json=item.body, before_retry=lambda error: lookup())
+    response = hook.request(
+        "POST",
+        spec.path,
+        json=item.body,
+        before_retry=lambda error: lookup(),
+        before_send=(lambda: state.sending(item.key)) if state is not None else None,
+    )
     if response.recovered:
         # ``lookup`` already counted its own request; the create attempts are the rest
         cost.requests += response.attempts

@@ -15,9 +15,9 @@ from airflow_provider_genesys.creation.bulk_run import BulkOptions, BulkResult, 
 from airflow_provider_genesys.creation.engine import CreationEngine, invalid_audit, prepare_item
 from airflow_provider_genesys.creation.inputs import BulkInput, as_payload, checked_external_id
 from airflow_provider_genesys.creation.items import KindSpec, PreparedItem
-from airflow_provider_genesys.creation.journal import SendJournal
 from airflow_provider_genesys.creation.kinds import get_kind
 from airflow_provider_genesys.creation.routing import RoutingValidator
+from airflow_provider_genesys.creation.state import TaskState, state_store_for
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import (
     FieldError,
@@ -96,9 +96,9 @@ class _GenesysCreateBase(BaseOperator):
             raise InteractionValidationError(errors=problems, item=label, kind=spec.name)
 
     @staticmethod
-    def _open_journal(spec: KindSpec, task: TaskIdentity) -> SendJournal | None:
-        """The send journal of this task instance, for kinds that keep one (opened before anything is sent)."""
-        return SendJournal.open(task, spec.name) if spec.journaled else None
+    def _load_state(context: Context, spec: KindSpec, task: TaskIdentity) -> TaskState:
+        """What earlier executions of this task instance did (read once, before anything is sent)."""
+        return TaskState.load(state_store_for(context, task), kind=spec.name, try_number=task.try_number)
 
     def _probe_audit_path(self, task: TaskIdentity) -> None:
         """Check, before anything is sent, that this try's audit file can be written."""
@@ -207,7 +207,7 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
         task = TaskIdentity.from_context(context)
         spec = self.spec
         self._probe_audit_path(task)
-        journal = self._open_journal(spec, task)
+        state = self._load_state(context, spec, task)
         external_id = None
         try:
             external_id = checked_external_id(self.external_id)
@@ -221,8 +221,8 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
             self._run_counts = RunCounts.of_one("invalid")
             raise AirflowFailException(f"{error}\nNo create request was sent to Genesys.") from None
 
-        engine = CreationEngine(self.hook, spec, task, logger=self.log, journal=journal)
-        resumed = task.try_number > 1 or (journal is not None and journal.resumed)
+        engine = CreationEngine(self.hook, spec, task, logger=self.log, state=state)
+        resumed = task.try_number > 1 or state.resumed
         outcome = engine.create_one(item, outcome_unknown=resumed)
         self._emit(context, task, outcome.audit)
         self._run_counts = RunCounts.of_one(outcome.audit.outcome)
@@ -281,9 +281,9 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
     :param external_id_field: the field holding an item's own id; it is removed from the body before validation.
     :param audit_path: file (``*.jsonl``) or directory/URI for audit records and per-item results (templated).
     :param progress_interval: seconds between progress lines in the log.
-    :param resume: skip the items an earlier execution of this task instance settled (kept in a checkpoint file
-        under ``GENESYS_PROVIDER_STATE_DIR``); they are reported ``replayed`` without a request. Without the file
-        (another worker, ``resume=False``) they are sent again and replayed by their key.
+    :param resume: skip the items an earlier execution of this task instance saw created (kept in the task's
+        state); they are reported ``replayed`` without a request. Without that state (``resume=False``, or a
+        deployment that clears it on success) they are resolved with Genesys by their keys instead.
     :param validate_routing: check every item's queue and skills in Genesys during validation (each id is
         looked up once per task run); items with a problem are invalid items.
     """
@@ -350,7 +350,7 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
             pool_maxsize=max(32, self.max_concurrency * 2),
         )
 
-    def _bulk_run(self, task: TaskIdentity) -> BulkRun:
+    def _bulk_run(self, context: Context, task: TaskIdentity) -> BulkRun:
         spec = self.spec
         return BulkRun(
             self.hook,
@@ -365,14 +365,14 @@ class GenesysBulkCreateInteractionsOperator(_GenesysCreateBase):
                 progress_interval=self.progress_interval,
                 resume=self.resume,
             ),
-            journal=self._open_journal(spec, task),
+            state=self._load_state(context, spec, task),
             client_id=self._client_id(),
             check=self._check_routing if self.validate_routing else None,
             logger=self.log,
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        run = self._bulk_run(TaskIdentity.from_context(context))
+        run = self._bulk_run(context, TaskIdentity.from_context(context))
         report = run.validate()
         result = run.create(report)
         self._push(context, result)

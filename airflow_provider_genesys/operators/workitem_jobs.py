@@ -16,6 +16,7 @@ from airflow_provider_genesys.creation.bulk_run import BulkOptions
 from airflow_provider_genesys.creation.inputs import BulkInput, ValidatedItem
 from airflow_provider_genesys.creation.items import PreparedItem
 from airflow_provider_genesys.creation.kinds import WORKITEM_BULK_JOBS
+from airflow_provider_genesys.creation.state import state_store_for
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysApiError, GenesysBulkCreateError
 from airflow_provider_genesys.operators.interactions import GenesysBulkCreateInteractionsOperator
@@ -101,13 +102,13 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         task = TaskIdentity.from_context(context)
-        journal = self._open_journal(WORKITEM_BULK_JOBS, task)
-        run = self._jobs_run(task, BulkJobLog.open(task, WORKITEM_BULK_JOBS.name))
+        job_log = BulkJobLog.open(state_store_for(context, task), task, WORKITEM_BULK_JOBS.name)
+        run = self._jobs_run(task, job_log)
         items, invalid = run.validate()
         refusal = run.refusal(items, invalid)
         if refusal:
             raise AirflowFailException(refusal)
-        resumed = task.try_number > 1 or (journal is not None and journal.resumed)
+        resumed = task.try_number > 1 or bool(job_log.earlier)
         state = run.submit(items, resumed=resumed)
         if self.deferrable and state.deferrable:
             self.defer(
@@ -132,7 +133,7 @@ class GenesysBulkAddWorkitemsOperator(GenesysBulkCreateInteractionsOperator):
             message = (event or {}).get("message", "no event")
             raise GenesysApiError(status=None, message=f"waiting for the bulk add jobs failed: {message}")
         task = TaskIdentity.from_context(context)
-        run = self._jobs_run(task, BulkJobLog.open(task, WORKITEM_BULK_JOBS.name))
+        run = self._jobs_run(task, BulkJobLog.open(state_store_for(context, task), task, WORKITEM_BULK_JOBS.name))
         items, invalid = run.validate()
         state = run.resumed_state(
             items,

@@ -34,10 +34,17 @@ class FakeTaskInstance:
         self.xcom[key] = value
 
 
-def task_context(ti: FakeTaskInstance | None = None, **ids: Any) -> dict[str, Any]:
-    """An Airflow 3 context: ``ti`` and ``run_id``; top-level ``dag_id`` / ``task_id`` are None, as in Airflow 3."""
+def task_context(ti: FakeTaskInstance | None = None, *, state_store: Any = None, **ids: Any) -> dict[str, Any]:
+    """An Airflow 3 context: ``ti`` and ``run_id``; top-level ``dag_id`` / ``task_id`` are None, as in Airflow 3.
+
+    :param state_store: the task state store accessor (``context["task_state_store"]``); without one the
+        provider keeps its state in files under the state directory.
+    """
     ti = ti or FakeTaskInstance(**ids)
-    return {"ti": ti, "run_id": ti.run_id, "dag_id": None, "task_id": None, "logical_date": None}
+    context = {"ti": ti, "run_id": ti.run_id, "dag_id": None, "task_id": None, "logical_date": None}
+    if state_store is not None:
+        context["task_state_store"] = state_store
+    return context
 
 
 def task_identity(try_number: int = 1, run_id: str = DEFAULT_RUN_ID, **ids: Any) -> TaskIdentity:

@@ -27,6 +27,7 @@ from airflow_provider_genesys.exceptions import GenesysApiError, JobOutcomeUnkno
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 from tests.support.context import task_identity
 from tests.support.payloads import PAYLOADS
+from tests.support.state_store import RecordingStateStore
 
 CREATE = f"POST {JOBS_PATH}"
 JOB = JOBS_PATH + "/{job_id}"
@@ -107,7 +108,7 @@ def test_when_the_job_cannot_even_be_checked_the_outcome_is_unknown(
         queue_job(no_retry_hook, job["id"])
 
 
-def _run(hook: GenesysCloudHook, log_dir: Path, try_number: int) -> tuple[BulkJobsRun, list[PreparedItem]]:
+def _run(hook: GenesysCloudHook, store: RecordingStateStore, try_number: int) -> tuple[BulkJobsRun, list[PreparedItem]]:
     task = task_identity(try_number=try_number, task_id="jobs")
     records = [{**PAYLOADS["workitem"], "external_id": f"CASE-{n}"} for n in range(4)]
     run = BulkJobsRun(
@@ -119,21 +120,22 @@ def _run(hook: GenesysCloudHook, log_dir: Path, try_number: int) -> tuple[BulkJo
         batch_size=2,
         poll_interval=0.05,
         job_timeout=10,
-        job_log=BulkJobLog.open(task, "workitem", state_dir=str(log_dir)),
+        job_log=BulkJobLog.open(store, task, "workitem"),
     )
     items, _ = run.validate()
     return run, items
 
 
 def test_a_retry_terminates_an_earlier_tries_idle_job_before_sending_its_items(
-    hook: GenesysCloudHook, admin: Any, tmp_path: Path
+    hook: GenesysCloudHook, admin: Any
 ) -> None:
-    first, items = _run(hook, tmp_path, try_number=1)
+    store = RecordingStateStore()
+    first, items = _run(hook, store, try_number=1)
     idle = create_job(hook, [item.body for item in items[:2]])
     assert first.job_log is not None
     first.job_log.created(str(idle["id"]), [item.key for item in items[:2]])  # the try died before queueing
 
-    retry, items = _run(hook, tmp_path, try_number=2)
+    retry, items = _run(hook, store, try_number=2)
     state = retry.submit(items, resumed=True)
     retry.wait(state)
     result = retry.finish(state)
@@ -144,12 +146,13 @@ def test_a_retry_terminates_an_earlier_tries_idle_job_before_sending_its_items(
 
 
 def test_a_retry_waits_for_an_earlier_tries_running_job_and_replays_its_workitems(
-    hook: GenesysCloudHook, admin: Any, tmp_path: Path
+    hook: GenesysCloudHook, admin: Any
 ) -> None:
-    first, items = _run(hook, tmp_path, try_number=1)
+    store = RecordingStateStore()
+    first, items = _run(hook, store, try_number=1)
     first.submit(items, resumed=False)  # queued, then the try died without reading results
 
-    retry, items = _run(hook, tmp_path, try_number=2)
+    retry, items = _run(hook, store, try_number=2)
     state = retry.submit(items, resumed=True)
 
     assert state.jobs == [] and sorted(state.replayed) == sorted(item.key for item in items)
@@ -169,7 +172,7 @@ def _file_run(hook: GenesysCloudHook, source: str, tmp_path: Path) -> BulkJobsRu
         batch_size=2,
         poll_interval=0.05,
         job_timeout=10,
-        job_log=BulkJobLog.open(task, "workitem", state_dir=str(tmp_path / "state")),
+        job_log=BulkJobLog.open(RecordingStateStore(), task, "workitem"),
     )
 
 

@@ -14,13 +14,20 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_genesys.creation.checkpoint import Checkpoint
 from airflow_provider_genesys.creation.engine import CreationEngine
 from airflow_provider_genesys.creation.items import PreparedItem
-from airflow_provider_genesys.creation.journal import SendJournal, SendState
 from airflow_provider_genesys.creation.kinds import get_kind
+from airflow_provider_genesys.creation.state import SendState, TaskState
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 from tests.support.context import task_identity
+from tests.support.state_store import RecordingStateStore
+
+
+@pytest.fixture
+def store() -> RecordingStateStore:
+    """The task instance's state store (Airflow's, stood in for)."""
+    return RecordingStateStore()
+
 
 CREATE_PATHS = {
     "interaction": "/api/v2/interactions",
@@ -32,11 +39,9 @@ KINDS = sorted(CREATE_PATHS)
 HOSTILE = ["html_200", "empty_201", "json_without_id"]
 
 
-def _engine(hook: GenesysCloudHook, kind: str, state_dir: str, try_number: int) -> CreationEngine:
-    spec = get_kind(kind)
-    task = task_identity(try_number)
-    journal = SendJournal.open(task, kind, state_dir=state_dir) if spec.journaled else None
-    return CreationEngine(hook, spec, task, journal=journal)
+def _engine(hook: GenesysCloudHook, kind: str, store: RecordingStateStore, try_number: int) -> CreationEngine:
+    state = TaskState.load(store, kind=kind, try_number=try_number)
+    return CreationEngine(hook, get_kind(kind), task_identity(try_number), state=state)
 
 
 @pytest.mark.parametrize("after_commit", [False, True], ids=["never-forwarded", "stored-then-mangled"])
@@ -49,12 +54,12 @@ def test_a_2xx_without_a_record_id_is_never_created_and_the_next_try_settles_it_
     no_retry_hook: GenesysCloudHook,
     item_of: Callable[..., PreparedItem],
     admin: Any,
-    state_dir: str,
+    store: RecordingStateStore,
 ) -> None:
     admin.faults(
         hostile_answer=hostile, hostile_rate=1.0, hostile_after_commit=after_commit, route_prefix=CREATE_PATHS[kind]
     )
-    first = _engine(no_retry_hook, kind, state_dir, try_number=1).create_one(item_of(kind), outcome_unknown=False)
+    first = _engine(no_retry_hook, kind, store, try_number=1).create_one(item_of(kind), outcome_unknown=False)
 
     assert first.audit.outcome == "failed" and first.audit.interaction_id is None
     assert first.record is None
@@ -62,7 +67,7 @@ def test_a_2xx_without_a_record_id_is_never_created_and_the_next_try_settles_it_
     assert stored == (1 if after_commit else 0)
 
     admin.faults()
-    second = _engine(no_retry_hook, kind, state_dir, try_number=2).create_one(item_of(kind), outcome_unknown=True)
+    second = _engine(no_retry_hook, kind, store, try_number=2).create_one(item_of(kind), outcome_unknown=True)
 
     records = admin.records()
     if kind in ("callback", "email"):
@@ -79,12 +84,17 @@ def test_a_2xx_without_a_record_id_is_never_created_and_the_next_try_settles_it_
 @pytest.mark.parametrize("hostile", ["html_200", "empty_201"])
 @pytest.mark.parametrize("kind", ["interaction", "workitem"])
 def test_within_one_call_an_unreadable_answer_is_settled_by_the_key(
-    kind: str, hostile: str, hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+    kind: str,
+    hostile: str,
+    hook: GenesysCloudHook,
+    item_of: Callable[..., PreparedItem],
+    admin: Any,
+    store: RecordingStateStore,
 ) -> None:
     # the record is stored, its answer mangled once: the retry finds it by its key (409 replay, or the lookup)
     admin.faults(hostile_answer=hostile, hostile_next=1, hostile_after_commit=True, route_prefix=CREATE_PATHS[kind])
 
-    outcome = _engine(hook, kind, state_dir, try_number=1).create_one(item_of(kind))
+    outcome = _engine(hook, kind, store, try_number=1).create_one(item_of(kind))
 
     records = admin.records()
     assert len(records) == 1
@@ -92,31 +102,35 @@ def test_within_one_call_an_unreadable_answer_is_settled_by_the_key(
 
 
 def test_a_callback_journal_never_says_created_without_an_id(
-    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, store: RecordingStateStore
 ) -> None:
     admin.faults(hostile_answer="json_without_id", hostile_rate=1.0, hostile_after_commit=True)
     item = item_of("callback")
 
-    _engine(no_retry_hook, "callback", state_dir, try_number=1).create_one(item)
+    _engine(no_retry_hook, "callback", store, try_number=1).create_one(item)
 
-    history = SendJournal.open(task_identity(2), "callback", state_dir=state_dir).history(item.key)
-    assert history.state is SendState.UNKNOWN and "without a callback id" in str(history.detail)
+    history = TaskState.load(store, kind="callback", try_number=2).earlier(item.key)
+    assert history.state is SendState.UNKNOWN and history.record_id is None and history.try_number == 1
 
 
-def test_nothing_without_a_record_id_is_checkpointed(
-    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, state_dir: str
+def test_nothing_without_a_record_id_is_settled_in_the_state(
+    no_retry_hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, store: RecordingStateStore
 ) -> None:
     from airflow_provider_genesys.creation.bulk_run import BulkOptions, BulkRun
     from airflow_provider_genesys.creation.inputs import BulkInput
     from tests.support.payloads import PAYLOADS
 
     admin.faults(hostile_answer="json_without_id", hostile_rate=1.0, route_prefix=CREATE_PATHS["interaction"])
-    task = task_identity(run_id="manual__answers_without_ids")  # a checkpoint of its own
+    task = task_identity(run_id="manual__answers_without_ids")
     items = [{**PAYLOADS["interaction"], "external_id": f"CASE-{n}"} for n in range(3)]
-    run = BulkRun(no_retry_hook, get_kind("interaction"), task, BulkInput(interactions=items), options=BulkOptions())
+    state = TaskState.load(store, kind="interaction", try_number=1)
+    run = BulkRun(
+        no_retry_hook, get_kind("interaction"), task, BulkInput(interactions=items), options=BulkOptions(), state=state
+    )
 
     result = run.create(run.validate())
 
     assert result.summary is not None and (result.summary.created, result.summary.failed) == (0, 3)
     assert result.retry_may_help  # a retry finds the records by their keys, or creates them
-    assert Checkpoint.for_task(task, "interaction").load() == {}
+    assert TaskState.load(store, kind="interaction", try_number=2).settled() == {}
+    assert store.sets == 2  # the batch, written ahead and settled

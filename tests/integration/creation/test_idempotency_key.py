@@ -18,7 +18,7 @@ SPEC = get_kind("interaction")
 
 
 def _create(hook: GenesysCloudHook, item: PreparedItem) -> Any:
-    return create_with_idempotency_key(hook, SPEC, item, outcome_unknown=False, journal=None)
+    return create_with_idempotency_key(hook, SPEC, item, outcome_unknown=False, state=None)
 
 
 def test_a_repeat_of_the_same_key_is_replayed_not_created(

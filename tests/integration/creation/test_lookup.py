@@ -23,7 +23,7 @@ SPEC = get_kind("workitem")
 def test_a_clean_create_is_one_request(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
 ) -> None:
-    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, journal=None)
+    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, state=None)
 
     assert result.outcome == "created" and result.http_status == 201
     assert result.requests_sent == 1 and result.attempts == 1
@@ -34,7 +34,7 @@ def test_a_clean_create_is_one_request(
 def test_an_unknown_outcome_looks_up_first_and_creates_when_absent(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
 ) -> None:
-    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=True, journal=None)
+    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=True, state=None)
 
     assert result.outcome == "created" and result.requests_sent == 2
     assert admin.requests_to(QUERY) == {"200": 1} and admin.requests_to(CREATE) == {"201": 1}
@@ -43,9 +43,9 @@ def test_an_unknown_outcome_looks_up_first_and_creates_when_absent(
 def test_an_unknown_outcome_replays_the_workitem_found(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
 ) -> None:
-    first = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, journal=None)
+    first = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, state=None)
 
-    again = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=True, journal=None)
+    again = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=True, state=None)
 
     assert again.outcome == "replayed" and again.record_id == first.record_id
     assert again.requests_sent == 1 and again.http_status == 200
@@ -57,7 +57,7 @@ def test_a_dropped_answer_is_found_before_the_hook_resends(
 ) -> None:
     admin.faults(drop_after_commit_next=1)
 
-    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, journal=None)
+    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, state=None)
 
     assert result.outcome == "replayed" and result.record_id == admin.records()[0]["id"]
     assert result.requests_sent == 2  # the dropped create and the lookup
@@ -70,7 +70,7 @@ def test_a_5xx_before_any_work_is_looked_up_then_created_once(
 ) -> None:
     admin.faults(fail_next=[503])
 
-    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, journal=None)
+    result = create_with_lookup(hook, SPEC, item_of("workitem"), outcome_unknown=False, state=None)
 
     assert result.outcome == "created" and result.requests_sent == 3
     assert admin.requests_to(CREATE) == {"503": 1, "201": 1}
@@ -83,7 +83,7 @@ def test_a_rejected_create_raises_the_genesys_error(
     item = item_of("workitem", queueId="5f6a7b8c-1d2e-4f30-9a41-b2c3d4e5f6ff")
 
     with pytest.raises(GenesysApiError) as caught:
-        create_with_lookup(hook, SPEC, item, outcome_unknown=False, journal=None)
+        create_with_lookup(hook, SPEC, item, outcome_unknown=False, state=None)
     assert caught.value.status == 400 and caught.value.code == "invalid.value"
     assert admin.records() == []
 
@@ -94,7 +94,7 @@ def test_an_item_found_by_a_bulk_lookup_costs_no_request(
     item = item_of("workitem")
     item.existing = {"id": "w-1", "externalTag": item.key}
 
-    result = create_with_lookup(hook, SPEC, item, outcome_unknown=True, journal=None)
+    result = create_with_lookup(hook, SPEC, item, outcome_unknown=True, state=None)
 
     assert result.outcome == "replayed" and result.record_id == "w-1" and result.requests_sent == 0
     assert not [route for route in admin.get("requests")["by_route"] if " /api/" in route]
@@ -116,7 +116,7 @@ def test_many_keys_are_looked_up_in_batches_with_in(
     monkeypatch.setattr(strategies, "QUERY_MAX_PAGE_SIZE", 2)  # forces cursor paging inside a batch
     items = [item_of("workitem", external_id=f"CASE-{n}") for n in range(5)]
     for item in items[:4]:
-        create_with_lookup(hook, SPEC, item, outcome_unknown=False, journal=None)
+        create_with_lookup(hook, SPEC, item, outcome_unknown=False, state=None)
 
     found = find_workitems(hook, seeds.WORKTYPE_ID, [item.key for item in items])
 
@@ -128,7 +128,7 @@ def test_mark_existing_annotates_items_lazily(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
 ) -> None:
     items = [item_of("workitem", external_id=f"CASE-{n}") for n in range(3)]
-    created = create_with_lookup(hook, SPEC, items[1], outcome_unknown=False, journal=None)
+    created = create_with_lookup(hook, SPEC, items[1], outcome_unknown=False, state=None)
 
     marked = list(mark_existing(hook, iter(items), batch_size=2))
 
@@ -143,7 +143,7 @@ def test_partial_pages_are_followed_to_the_last_match(
 ) -> None:
     items = [item_of("workitem", external_id=f"CASE-{n}") for n in range(5)]
     for item in items:
-        create_with_lookup(hook, SPEC, item, outcome_unknown=False, journal=None)
+        create_with_lookup(hook, SPEC, item, outcome_unknown=False, state=None)
     admin.faults(query_page_limit=1)  # one entity per page, whatever pageSize asks for
 
     found = find_workitems(hook, seeds.WORKTYPE_ID, [item.key for item in items])

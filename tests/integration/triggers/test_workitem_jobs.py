@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from airflow_provider_genesys.sync.records import load_records
 from airflow_provider_genesys.triggers.workitem_jobs import GenesysWorkitemJobsTrigger
 from tests.support.context import FakeTaskInstance, task_context
 from tests.support.payloads import PAYLOADS
+from tests.support.state_store import RecordingStateStore
 
 JOB_ROUTE = f"GET {JOBS_PATH}/{{job_id}}"
 
@@ -145,9 +145,11 @@ def _operator(records: list[dict[str, Any]], **kwargs: Any) -> GenesysBulkAddWor
     )
 
 
-def _defer(operator: GenesysBulkAddWorkitemsOperator, ti: FakeTaskInstance) -> GenesysWorkitemJobsTrigger:
+def _defer(
+    operator: GenesysBulkAddWorkitemsOperator, ti: FakeTaskInstance, store: RecordingStateStore | None = None
+) -> GenesysWorkitemJobsTrigger:
     with pytest.raises(TaskDeferred) as deferred:
-        operator.execute(task_context(ti))
+        operator.execute(task_context(ti, state_store=store))
     assert deferred.value.method_name == "execute_complete"
     trigger = deferred.value.trigger
     assert isinstance(trigger, GenesysWorkitemJobsTrigger)
@@ -192,19 +194,18 @@ def test_a_resumed_task_rebuilds_every_item_and_counts_its_duration_from_the_fir
     assert {item["key"]: item["interaction_id"] for item in items} == by_tag
 
 
-def test_a_task_resumed_without_the_job_log_finds_its_workitems_by_their_keys(
-    sandbox: Any, admin: Any, tmp_path: Path
-) -> None:
+def test_a_task_resumed_without_the_job_log_finds_its_workitems_by_their_keys(sandbox: Any, admin: Any) -> None:
     records = _records(5)
     records[3]["queueId"] = "5f6a7b8c-1d2e-4f30-9a41-b2c3d4e5f6ff"  # rejected by the job: no such queue
     ti = FakeTaskInstance(dag_id="jobs_no_log", task_id="add_jobs")
-    trigger = _defer(_operator(records), ti)
+    store = RecordingStateStore()
+    trigger = _defer(_operator(records), ti, store)
     payload = asyncio.run(_first_event(_rebuilt(trigger)))
-    log = BulkJobLog.open(TaskIdentity.from_context(task_context(ti)), "workitem")
-    log.path.unlink()  # the resume runs on a worker that never saw the job log
+    assert BulkJobLog.open(store, TaskIdentity.from_context(task_context(ti)), "workitem").earlier  # it was written
+    lost = RecordingStateStore()  # the resume finds no job log (a deployment that lost or cleared the task's state)
 
     with pytest.raises(GenesysBulkCreateError) as failed:
-        _operator(records).execute_complete(task_context(ti), payload)
+        _operator(records).execute_complete(task_context(ti, state_store=lost), payload)
 
     summary = failed.value.summary
     assert (summary["created"], summary["failed"]) == (4, 1)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_genesys.creation.journal import SendJournal, journal_path
+from airflow_provider_genesys.creation.state import TaskState, local_state_directory, state_store_for
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysConfigurationError
 from airflow_provider_genesys.utils.audit_files import JsonLinesWriter, probe_location, resolve_audit_file, safe_segment
@@ -29,15 +29,17 @@ def test_distinct_identifiers_never_share_a_segment() -> None:
 
 
 @pytest.mark.parametrize("dag_id", ["..", "../..", "a/../../b"])
-def test_a_task_of_hostile_ids_keeps_its_files_inside_the_state_dir(tmp_path: Path, dag_id: str) -> None:
+def test_a_task_of_hostile_ids_keeps_its_files_inside_the_state_dir(
+    tmp_path: Path, dag_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     task = TaskIdentity(dag_id=dag_id, task_id="../..", run_id="..", map_index=-1, try_number=1)
     base = tmp_path / "state"
+    monkeypatch.setenv("GENESYS_PROVIDER_STATE_DIR", str(base))
 
-    journal = SendJournal.open(task, "callback", state_dir=str(base))
-    journal.sending("k")
+    state = TaskState.load(state_store_for({}, task), kind="../x", try_number=1)
+    state.announce(["k"])
 
-    assert journal.path.resolve().is_relative_to(base.resolve())
-    assert journal_path(task, "../x", str(base)).resolve().is_relative_to(base.resolve())
+    assert local_state_directory(task).resolve().is_relative_to(base.resolve())
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert written and all(path.resolve().is_relative_to(base.resolve()) for path in written)
 
@@ -83,9 +85,6 @@ def test_a_scheme_without_a_filesystem_is_refused_with_the_fix(uri: str, fix: st
 def test_the_state_dir_must_not_be_an_object_store() -> None:
     with pytest.raises(GenesysConfigurationError, match="local path"):
         probe_location("s3://bucket/state", what="GENESYS_PROVIDER_STATE_DIR", object_store=False)
-    task = TaskIdentity(dag_id="d", task_id="t", run_id="r", map_index=-1, try_number=1)
-    with pytest.raises(GenesysConfigurationError, match="object-store URI"):
-        journal_path(task, "callback", "s3://bucket/state")
 
 
 # -- object stores: one object per try, never read back and rewritten ----------------------------------------
