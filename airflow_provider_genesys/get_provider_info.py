@@ -181,10 +181,21 @@ def get_provider_info() -> dict[str, Any]:
             "genesys": {
                 "description": "Settings of the Genesys Cloud provider.",
                 "options": {
+                    "state_store": {
+                        "description": "Where each task instance keeps what it sent and what Genesys made of it "
+                        "(its send records, the bulk add jobs it queued), so that a retry or a clear on any worker "
+                        "resumes without a duplicate: 'task_state_store' (default) is Airflow's task state store, "
+                        "kept by the API server in the metadata database; 'local_files' keeps one JSON file per "
+                        "value under state_dir, which must then be storage every worker shares.\n",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "local_files",
+                        "default": "task_state_store",
+                    },
                     "state_dir": {
                         "description": "Directory (or ObjectStoragePath URI) of the provider's run-scoped files: "
-                        "send journals, bulk checkpoints, audit files written without an audit_path. Put it on "
-                        "storage every worker shares so that a retry on another worker resumes. Empty means "
+                        "audit files and per-item results written without an audit_path, and the task state when "
+                        "state_store is 'local_files' (a local path or shared mount then). Empty means "
                         "$AIRFLOW_HOME/genesys. The environment variable GENESYS_PROVIDER_STATE_DIR, when set, "
                         "takes precedence.\n",
                         "version_added": "0.1.0",

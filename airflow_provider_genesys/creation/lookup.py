@@ -12,6 +12,7 @@ answer comes without it — the single-key lookup as well as the IN lookups.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ WORKITEMS_QUERY_PATH = "/api/v2/taskmanagement/workitems/query"
 QUERY_MAX_PAGE_SIZE = 200
 #: Keys per IN lookup (a page holds every hit of a batch; Genesys documents no limit on IN values).
 LOOKUP_BATCH_SIZE = 100
+
+log = logging.getLogger(__name__)
 
 
 # -- workitems: look the key up when an earlier outcome is unknown -----------------------------------------
@@ -177,7 +180,14 @@ def mark_existing(
         for prepared in batch:
             by_type.setdefault(str(prepared.body["typeId"]), []).append(prepared)
         for type_id, group in by_type.items():
-            found = _query_tags(hook, type_id, [prepared.key for prepared in group], RequestCost())
+            try:
+                found = _query_tags(hook, type_id, [prepared.key for prepared in group], RequestCost())
+            except GenesysApiError as error:
+                # each item is then looked up on its own before its create, and fails with its own error
+                log.warning(
+                    "The batch lookup of %d workitem key(s) failed (%s); looking each up alone.", len(group), error
+                )
+                continue
             for prepared in group:
                 prepared.existing = found.get(prepared.key)
                 prepared.looked_up = True

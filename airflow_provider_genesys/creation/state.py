@@ -36,6 +36,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,8 +217,10 @@ class TaskState:
         self._next_segment = 0
         self._loaded_segments = 0
         self._batch: _Batch | None = None
+        #: calls made of the store, and the time they took (what the state costs a run)
         self.writes = 0
         self.reads = 0
+        self.store_seconds = 0.0
 
     @classmethod
     def load(cls, store: StateStore, *, kind: str, try_number: int) -> TaskState:
@@ -234,7 +237,9 @@ class TaskState:
         first_seen: dict[str, str] = {}
         while True:
             self.reads += 1
+            started = time.perf_counter()
             value = self.store.get(self._key(self._next_segment))
+            self.store_seconds += time.perf_counter() - started
             if not isinstance(value, Mapping):
                 break
             self._next_segment += 1
@@ -359,6 +364,14 @@ class TaskState:
             return
         self._write(batch, settled=True)
 
+    def cost_line(self, records: int) -> str:
+        """``genesys_state reads=2 writes=10 store_ms=131.2 per_record_ms=0.131``: what keeping the state cost."""
+        store_ms = self.store_seconds * 1000
+        return (
+            f"genesys_state kind={self.kind} reads={self.reads} writes={self.writes} store_ms={store_ms:.1f} "
+            f"per_record_ms={store_ms / max(records, 1):.3f}"
+        )
+
     def _write(self, batch: _Batch, *, settled: bool = False) -> None:
         if settled:
             # a key neither sent nor given an outcome here was only announced: its earlier entry stands
@@ -366,7 +379,9 @@ class TaskState:
         else:
             sending = batch.sending
         value = {"try": self.try_number, "ts": batch.ts, "sending": sending, "done": dict(batch.done)}
+        started = time.perf_counter()
         self.store.set(self._key(batch.segment), value)
+        self.store_seconds += time.perf_counter() - started
         self.writes += 1
 
 

@@ -92,7 +92,7 @@ def test_the_single_key_lookup_pages_too(item_of: Callable[..., Any]) -> None:
     pages = {None: _page([], "c1"), "c1": _page([_workitem("w9", item.key)], None)}
     hook = _Answering(lambda method, path, body: pages[body.get("after")])
 
-    result = create_with_lookup(hook, get_kind("workitem"), item, outcome_unknown=True, journal=None)  # type: ignore[arg-type]
+    result = create_with_lookup(hook, get_kind("workitem"), item, outcome_unknown=True, state=None)  # type: ignore[arg-type]
 
     assert (result.outcome, result.record_id) == ("replayed", "w9")
     assert [method for method, _, _ in hook.asked] == ["POST", "POST"]  # two query pages, no create

@@ -173,7 +173,7 @@ def test_the_crm_form_fields_reach_the_hook() -> None:
 
 def test_the_genesys_config_section_is_declared() -> None:
     section = get_provider_info()["config"]["genesys"]
-    assert set(section["options"]) == {"state_dir", "xcom_max_bytes"}
+    assert set(section["options"]) == {"state_store", "state_dir", "xcom_max_bytes"}
     for option in section["options"].values():
         assert {"description", "version_added", "type", "example", "default"} <= set(option)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tests.chaos.harness import (
@@ -31,12 +32,12 @@ KINDS = ("interaction", "workitem", "callback", "email")
 def failures_before_sending(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> None:
     """For every kind: the token endpoint answers 503, or echoes the credentials in a 400, or the host refuses
     connections — so no create ever leaves the worker. Every item fails, and its key stays "never sent" in the
-    send journal (callbacks, emails, workitems); the task's next try, once the fault is gone, creates every item
+    task state (callbacks, emails, workitems); the task's next try, once the fault is gone, creates every item
     exactly once (no "outcome unknown", no replay). The single operator fails retryably in the same way and its
     retry creates the record.
     """
-    from airflow_provider_genesys.creation.journal import SendJournal, SendState
     from airflow_provider_genesys.creation.kinds import get_kind
+    from airflow_provider_genesys.creation.state import LocalStateStore, SendState, TaskState
     from airflow_provider_genesys.creation.task import TaskIdentity
     from airflow_provider_genesys.hooks.genesys_cloud import clear_token_cache
     from airflow_provider_genesys.operators.interactions import GenesysCreateInteractionOperator
@@ -75,9 +76,11 @@ def failures_before_sending(matrix: Matrix, evidence: Evidence, result: Scenario
                 journal_states: dict[str, int] = {}
                 if get_kind(kind).journaled:
                     task = TaskIdentity(dag_id=DAG_ID, task_id=TASK_ID, run_id=run_id, map_index=-1, try_number=2)
-                    journal = SendJournal.open(task, kind, state_dir=str(state_dir))
+                    # the operator ran without a task runner: its state is in the local files
+                    store = LocalStateStore(Path(state_dir) / task.scope / "state")
+                    earlier = TaskState.load(store, kind=kind, try_number=2)
                     for key in expected_keys(kind, items, run_id):
-                        state = journal.history(key).state.value
+                        state = earlier.earlier(key).state.value
                         journal_states[state] = journal_states.get(state, 0) + 1
                 second = bulk_run(
                     evidence, work, conn_id="chaos_before", kind=kind, items=items, run_id=run_id, try_number=2

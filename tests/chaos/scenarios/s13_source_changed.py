@@ -60,8 +60,8 @@ def source_changed(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -
             def prepare(operator: Any, path: Path = path, rows: list[Any] = rows) -> None:
                 real = operator._bulk_run
 
-                def with_a_change(task: Any) -> BulkRun:
-                    run = real(task)
+                def with_a_change(context: Any, task: Any) -> BulkRun:
+                    run = real(context, task)
                     validate = run.validate
 
                     def validate_then_change() -> Any:

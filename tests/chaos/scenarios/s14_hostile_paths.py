@@ -31,7 +31,7 @@ HOSTILE_IDS = [
 
 
 def hostile_paths(matrix: Matrix, evidence: Evidence, result: ScenarioResult) -> None:
-    """Bulk runs whose dag, run and task ids are ``..``, ``../..``, ``a/../../escaped``...: every journal,
+    """Bulk runs whose dag, run and task ids are ``..``, ``../..``, ``a/../../escaped``...: every state file,
     checkpoint, audit and result file stays inside its folder, and a second try finds them again (everything is
     replayed, nothing created twice). Then output locations that cannot be used — an audit path under a file, a
     scheme nobody serves, an object store whose filesystem is not installed, an object-store state directory —
@@ -82,8 +82,8 @@ def hostile_paths(matrix: Matrix, evidence: Evidence, result: ScenarioResult) ->
         ]
         result.check(not escaped and not outside, f"files outside their folders: {outside[:10]}")
         result.check(
-            sum(1 for path in state_dir.rglob("journal-*.jsonl")) >= len(HOSTILE_IDS),
-            "the journals are not in the state directory",
+            sum(1 for path in state_dir.rglob("genesys.*.json")) >= len(HOSTILE_IDS),
+            "the task state files are not in the state directory",
         )
         phases["files_outside_their_folders"] = len(outside)
 
