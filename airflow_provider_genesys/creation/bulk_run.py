@@ -271,15 +271,6 @@ class BulkRun:
         """An earlier execution of this task instance may have created records (try > 1, or its state says so)."""
         return self.task.try_number > 1 or (self.state is not None and self.state.resumed)
 
-    @property
-    def state_visible(self) -> bool:
-        """Whether this run found state of earlier executions.
-
-        Airflow deletes a DAG run's task state with the run, so a run deleted and re-created under the same run id
-        starts at try 1 with none; kinds Genesys can look up in batches (workitems) are then looked up anyway.
-        """
-        return self.state is not None and self.state.resumed
-
     def probe(self) -> None:
         """Check every output location before anything is sent (see :func:`probe_outputs`)."""
         probe_outputs(self.task, self.options.audit_path)
@@ -407,14 +398,13 @@ class BulkRun:
         )
         resumed = self.resumed
         items = self._unsettled(engine, on_outcome, seen)
-        look_up = self.spec.bulk_lookup is not None and (resumed or not self.state_visible)
-        if look_up and self.spec.bulk_lookup is not None:
+        if resumed and self.spec.bulk_lookup is not None:
             items = self.spec.bulk_lookup(self.hook, items)  # one lookup for many keys, not one per item
         engine.run(
             items,
             total=report.valid - report.already_settled,
             on_outcome=on_outcome,
-            outcome_unknown=lambda item: (resumed or look_up) and not item.looked_up,
+            outcome_unknown=lambda item: resumed and not item.looked_up,
         )
 
     def _summary(

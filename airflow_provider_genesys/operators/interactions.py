@@ -222,9 +222,7 @@ class GenesysCreateInteractionOperator(_GenesysCreateBase):
             raise AirflowFailException(f"{error}\nNo create request was sent to Genesys.") from None
 
         engine = CreationEngine(self.hook, spec, task, logger=self.log, state=state)
-        # a DAG run re-created under the same run id has lost its task state: a kind Genesys can look up is
-        # looked up first whenever no state was found
-        resumed = task.try_number > 1 or state.resumed or spec.bulk_lookup is not None
+        resumed = task.try_number > 1 or state.resumed
         outcome = engine.create_one(item, outcome_unknown=resumed)
         self._emit(context, task, outcome.audit)
         self._run_counts = RunCounts.of_one(outcome.audit.outcome)

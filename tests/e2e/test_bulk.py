@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_genesys.creation.state import BATCH_SIZE
 from tests.support.dags import ROOT, load_dag, run_dag, task_states, try_numbers, xcom
 from tests.support.payloads import rows
 
@@ -85,8 +86,8 @@ KILL_SCRIPT = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     sys.path.insert(0, {root!r})
-    from tests.support.dags import load_dag, run_dag
-    dag_run = run_dag(load_dag("e2e_bulk"), logical_date=datetime(2026, 4, 3, tzinfo=timezone.utc),
+    from tests.support.dags import clear_and_rerun, load_dag, run_dag
+    dag_run = {run}(load_dag("e2e_bulk"), logical_date=datetime(2026, 4, 3, tzinfo=timezone.utc),
                       conf={{"source": {source!r}}})
     print("FINAL_STATE", dag_run.state)
     """
@@ -95,8 +96,9 @@ KILL_SCRIPT = textwrap.dedent(
 
 def test_killed_task_process_then_rerun_in_the_same_run_creates_each_item_once(tmp_path: Path, admin: Any) -> None:
     source = _write(tmp_path / "items.jsonl", 300, seed=5)
-    script = tmp_path / "run_bulk.py"
-    script.write_text(KILL_SCRIPT.format(root=str(ROOT), source=str(source)))
+    script, clear = tmp_path / "run_bulk.py", tmp_path / "clear_bulk.py"
+    script.write_text(KILL_SCRIPT.format(root=str(ROOT), source=str(source), run="run_dag"))
+    clear.write_text(KILL_SCRIPT.format(root=str(ROOT), source=str(source), run="clear_and_rerun"))
     admin.faults(latency_ms=40)
 
     first = subprocess.Popen(
@@ -111,8 +113,8 @@ def test_killed_task_process_then_rerun_in_the_same_run_creates_each_item_once(t
     assert 0 < created_before_kill < 300, created_before_kill
 
     admin.faults(latency_ms=0)
-    second = subprocess.run(
-        [sys.executable, str(script)], env=os.environ.copy(), capture_output=True, text=True, timeout=300, check=False
+    second = subprocess.run(  # the UI's Clear: the same DAG run, its task state kept
+        [sys.executable, str(clear)], env=os.environ.copy(), capture_output=True, text=True, timeout=300, check=False
     )
     assert "FINAL_STATE success" in second.stdout, second.stdout[-3000:] + second.stderr[-3000:]
 
@@ -120,10 +122,10 @@ def test_killed_task_process_then_rerun_in_the_same_run_creates_each_item_once(t
     stored = {record["externalId"] for record in admin.records()}
     assert len(stored) == 300
     posts = admin.requests_to("POST /api/v2/interactions")
-    # the re-run resumes from the checkpoint: only items whose answer the killed run had not yet recorded
-    # (at most the 2 x max_concurrency in flight) are sent again, and are replayed by their key
-    assert posts.get("409", 0) <= 16, posts
-    assert sum(posts.values()) <= 300 + 16, posts
+    # the re-run resumes from the task state: items of settled batches are replayed without a request; only the
+    # batch the kill interrupted (at most BATCH_SIZE items) is sent again, its created items replayed by their key
+    assert posts.get("409", 0) <= BATCH_SIZE, posts
+    assert sum(posts.values()) <= 300 + BATCH_SIZE, posts
 
 
 def test_a_server_failure_is_retried_by_airflow_and_ends_exactly_once(admin: Any) -> None:

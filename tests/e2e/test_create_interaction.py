@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.support.canaries import CANARY_CLIENT_SECRET
-from tests.support.dags import load_dag, run_dag, task_states, try_numbers, xcom
+from tests.support.dags import clear_and_rerun, load_dag, run_dag, task_states, try_numbers, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -67,7 +67,7 @@ def test_a_run_creates_exactly_one_record_and_audits_it(example_dag: Any, admin:
 
 def test_clearing_the_task_in_the_same_run_replays_instead_of_creating(example_dag: Any, admin: Any) -> None:
     first = run_dag(example_dag, logical_date=_date(2))
-    again = run_dag(example_dag, logical_date=_date(2))  # same logical date → same run id, like a clear
+    again = clear_and_rerun(example_dag, logical_date=_date(2))
 
     assert first.run_id == again.run_id
     assert task_states(again)["create_interaction"] == "success"

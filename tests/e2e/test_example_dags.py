@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.dags import ROOT, load_dag, run_dag, task_states, xcom
+from tests.support.dags import ROOT, clear_and_rerun, load_dag, run_dag, task_states, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -41,7 +41,7 @@ def test_the_workitems_example_creates_routed_workitems_exactly_once(admin: Any)
     jobs = "/api/v2/taskmanagement/workitems/bulk/add/jobs"
     assert by_route[f"POST {jobs}"] == {"202": 2} and by_route[f"PATCH {jobs}/{{job_id}}"] == {"200": 2}
 
-    again = run_dag(dag, logical_date=when)  # a clear: both tasks find their workitems, create none
+    again = clear_and_rerun(dag, logical_date=when)  # both tasks find their workitems, create none
     assert xcom(again, "create_workitem", "genesys_audit")["outcome"] == "replayed"
     assert xcom(again, "add_backlog")["replayed"] == 50
     assert len(admin.ledger()["records"]) == 51

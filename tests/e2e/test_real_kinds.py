@@ -16,7 +16,7 @@ import pytest
 
 from airflow_provider_genesys.creation.keys import item_identity
 from airflow_provider_genesys.creation.task import TaskIdentity
-from tests.support.dags import load_dag, run_dag, task_states, try_numbers, xcom
+from tests.support.dags import clear_and_rerun, load_dag, run_dag, task_states, try_numbers, xcom
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -53,6 +53,11 @@ def _payload(kind: str) -> dict[str, Any]:
 
 def _run(dag: Any, kind: str, day: int, payload: dict[str, Any] | None = None) -> Any:
     return run_dag(dag, logical_date=_date(day), conf={"payload": payload if payload is not None else _payload(kind)})
+
+
+def _clear(dag: Any, kind: str, day: int) -> Any:
+    """Clear the run's task, as the UI does, and let it run again (the DAG run and its task state stay)."""
+    return clear_and_rerun(dag, logical_date=_date(day), conf={"payload": _payload(kind)})
 
 
 def _api_routes(admin: Any) -> dict[str, dict[str, int]]:
@@ -117,7 +122,7 @@ def test_workitem_lost_answer_without_commit_is_created_once(admin: Any) -> None
 def test_a_cleared_workitem_task_replays_without_a_new_record(admin: Any) -> None:
     dag = _dag("workitem", "no_retry")
     first = _run(dag, "workitem", 5)
-    again = _run(dag, "workitem", 5)  # same run id, like a clear in the UI
+    again = _clear(dag, "workitem", 5)
 
     assert first.run_id == again.run_id
     assert task_states(again) == {"create": "success"}
@@ -152,7 +157,7 @@ def test_a_clear_after_a_lost_answer_still_does_not_resend(kind: str, admin: Any
     admin.faults(drop_after_commit_next=1)
     _run(dag, kind, 7)
 
-    again = _run(dag, kind, 7)
+    again = _clear(dag, kind, 7)
 
     assert task_states(again) == {"create": "failed"}
     assert len(admin.records()) == 1
@@ -162,10 +167,10 @@ def test_a_clear_after_a_lost_answer_still_does_not_resend(kind: str, admin: Any
 
 
 @pytest.mark.parametrize("kind", ["callback", "email"])
-def test_a_cleared_conversation_task_replays_from_its_journal(kind: str, admin: Any) -> None:
+def test_a_cleared_conversation_task_replays_from_its_state(kind: str, admin: Any) -> None:
     dag = _dag(kind, "no_retry")
     first = _run(dag, kind, 8)
-    again = _run(dag, kind, 8)
+    again = _clear(dag, kind, 8)
 
     assert task_states(again) == {"create": "success"}
     records = admin.records()
@@ -317,7 +322,8 @@ def test_bulk_jobs_create_every_workitem_once(deferrable: bool, admin: Any) -> N
 
 def test_bulk_jobs_cleared_replay_without_a_new_job(admin: Any) -> None:
     _run_jobs(15)
-    again = _run_jobs(15)
+    dag = load_dag(FILE, "e2e_workitem_jobs")
+    again = clear_and_rerun(dag, logical_date=_date(15), conf={"records": _records()})
 
     assert task_states(again) == {"add_jobs": "success"}
     assert len(admin.records()) == 5

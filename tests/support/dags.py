@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = {
@@ -38,8 +39,45 @@ def load_dag(file_stem: str, dag_id: str | None = None) -> Any:
 
 
 def run_dag(dag: Any, *, logical_date: datetime, conf: dict[str, Any] | None = None) -> Any:
-    """``dag.test()`` for one logical date: the same date means the same run id (a re-run after a clear)."""
+    """``dag.test()`` for one logical date.
+
+    The same date again re-creates the run under the same run id: ``dag.test()`` deletes the earlier DAG run,
+    and Airflow deletes its task state with it. A clear keeps the run: see :func:`clear_and_rerun`.
+    """
     return dag.test(logical_date=logical_date, run_after=logical_date, run_conf=conf)
+
+
+def clear_and_rerun(dag: Any, *, logical_date: datetime, conf: dict[str, Any] | None = None) -> Any:
+    """What the UI's Clear button does, then the run to the end: the same DAG run (its task state kept), its task
+    instances cleared and run again at their next try numbers, through ``dag.test()``'s own loop.
+
+    ``dag.test()`` clears the task instances of the date first; only its replacement of the DAG run is changed
+    here: the existing run is set running again instead of being deleted and re-created.
+    """
+    import airflow.models.dagrun as dagrun_module
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from sqlalchemy import select
+
+    replace_the_run = dagrun_module.get_or_create_dagrun
+
+    def keep_the_run(*, dag: Any, run_id: str, session: Any, **kwargs: Any) -> Any:
+        existing = session.scalar(
+            select(dagrun_module.DagRun).where(
+                dagrun_module.DagRun.dag_id == dag.dag_id, dagrun_module.DagRun.run_id == run_id
+            )
+        )
+        if existing is None:
+            return replace_the_run(dag=dag, run_id=run_id, session=session, **kwargs)
+        existing.state = DagRunState.RUNNING
+        for ti in existing.get_task_instances(session=session):
+            if ti.state in (TaskInstanceState.RESTARTING, TaskInstanceState.RUNNING, TaskInstanceState.QUEUED):
+                ti.state = None  # its process is gone (killed): the scheduler would run it again
+        session.commit()
+        existing.dag = dag  # as a created run carries it
+        return existing
+
+    with mock.patch.object(dagrun_module, "get_or_create_dagrun", keep_the_run):
+        return dag.test(logical_date=logical_date, run_after=logical_date, run_conf=conf)
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
