@@ -50,6 +50,29 @@ _GENESYS_RETRY_FIELDS: dict[str, Any] = {
     },
 }
 
+#: Extras of a ``genesys_cloud`` connection that tune how callbacks and emails are looked up by key (POST
+#: /api/v2/conversations/participants/attributes/search) when an earlier try's outcome is unknown.
+_GENESYS_SEARCH_FIELDS: dict[str, Any] = {
+    "search_indexing_delay": {
+        "label": "Search indexing delay (seconds)",
+        "description": "How long after a create the participant-attribute search is trusted to see the new "
+        "conversation. Genesys documents no figure; until it has passed, 'not found' is not taken as 'absent'.",
+        "schema": {"type": ["number", "null"], "default": 300, "minimum": 0, "maximum": 86400},
+    },
+    "search_lookback": {
+        "label": "Search look-back (seconds)",
+        "description": "How far back the search looks for a conversation an earlier try may have created "
+        "(at most 30 days, the reported retention of participant attributes).",
+        "schema": {"type": ["number", "null"], "default": 259200, "minimum": 60, "maximum": 2592000},
+    },
+    "search_max_wait": {
+        "label": "Search, longest wait (seconds)",
+        "description": "The longest a lookup waits for the indexing delay to pass; beyond it the outcome stays "
+        "unknown (0: never wait).",
+        "schema": {"type": ["number", "null"], "default": 360, "minimum": 0, "maximum": 3600},
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Return the provider's metadata: modules, connection type, connection form fields."""
@@ -129,6 +152,7 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
                     },
                     **_GENESYS_RETRY_FIELDS,
+                    **_GENESYS_SEARCH_FIELDS,
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema"],

@@ -27,6 +27,9 @@ from genesys_sandbox.config import SandboxConfig
 from genesys_sandbox.faults import FaultConfig
 from genesys_sandbox.server import base_url_of, bind_socket, uvicorn_config
 
+#: Environment variable giving the default of ``--search-indexing-delay``.
+SEARCH_DELAY_ENV = "GENESYS_SANDBOX_SEARCH_INDEXING_DELAY"
+
 
 class _Server(uvicorn.Server):
     """uvicorn's server, exiting with status 0 on SIGTERM/SIGINT instead of re-raising the signal."""
@@ -48,6 +51,17 @@ class _Server(uvicorn.Server):
         finally:
             for sig, original in originals.items():
                 signal.signal(sig, original)
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds from 0 to a day (``argparse`` type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 <= value <= 86_400.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not from 0 to 86400 seconds")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.bulk_job_process_seconds,
         help="time a workitem bulk add job stays Processing (default: %(default)s)",
     )
+    add(
+        "--search-indexing-delay",
+        type=_seconds,
+        default=os.environ.get(SEARCH_DELAY_ENV, "0"),
+        help="seconds before a new callback or email is found by the participant-attribute search "
+        f"(default: ${SEARCH_DELAY_ENV}, else 0)",
+    )
     add("--crm-mode", choices=("sync", "async"), default=defaults.crm_mode, help="CRM receiver mode")
     add("--crm-async-delay", type=float, default=defaults.crm_async_delay_seconds, help="async CRM delay (s)")
     add("--crm-failure-rate", type=float, default=defaults.crm_failure_rate, help="CRM failure fraction")
@@ -98,6 +119,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         rate_429=args.rate_429,
         drop_after_commit_rate=args.drop_after_commit_rate,
         seed=args.seed,
+        search_indexing_delay=args.search_indexing_delay,
     )
     return SandboxConfig(
         client_id=args.client_id,

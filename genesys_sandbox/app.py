@@ -17,6 +17,7 @@ from genesys_sandbox.crm import build_crm_router
 from genesys_sandbox.errors import install_error_handlers
 from genesys_sandbox.middleware import SandboxMiddleware
 from genesys_sandbox.platform import build_platform_router
+from genesys_sandbox.search import build_search_router
 from genesys_sandbox.state import SandboxState
 
 
@@ -53,6 +54,7 @@ def create_app(config: SandboxConfig | None = None) -> SandboxApp:
     app.include_router(build_auth_router(state))
     app.include_router(build_routing_router())
     app.include_router(build_interactions_router(state))
+    app.include_router(build_search_router(state))
     app.include_router(build_platform_router(state))
     app.include_router(build_bulk_jobs_router(state))
     app.include_router(build_admin_router(state))

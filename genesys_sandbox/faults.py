@@ -50,6 +50,14 @@ class FaultConfig(BaseModel):
     :param bulk_reject_rate: fraction of bulk add job entities rejected (``{"error": {"message", "code":
         "entity.rejected"}}``) instead of created.
     :param bulk_reject_tags: ``externalTag`` values whose bulk add job entities are rejected.
+    :param search_indexing_delay: seconds after its creation before a callback or email is found by the
+        participant-attribute search (Genesys documents no figure; a search made sooner misses it).
+    :param search_page_size: results per page of the participant-attribute search (the rest follows with
+        ``cursor``).
+    :param search_missing_permission: the participant-attribute search answers 403 ``missing.permissions``
+        (an OAuth client without ``conversation:participant:attributesview``).
+    :param search_repeat_cursor: every page of the participant-attribute search answers the same cursor (paging
+        that never ends).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -74,6 +82,10 @@ class FaultConfig(BaseModel):
     bulk_job_end_state: Literal["Succeeded", "Failed", "Terminated"] | None = None
     bulk_reject_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     bulk_reject_tags: list[str] = Field(default_factory=list)
+    search_indexing_delay: float = Field(default=0.0, ge=0.0, le=86_400.0)
+    search_page_size: int = Field(default=50, ge=1, le=500)
+    search_missing_permission: bool = False
+    search_repeat_cursor: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,13 @@ from airflow_provider_genesys.utils.redaction import redact, register_secret
 CORRELATION_HEADER = "ININ-Correlation-Id"
 #: Refresh a cached token this long before it expires.
 TOKEN_REFRESH_MARGIN_SECONDS = 60.0
+#: Defaults of the participant-attribute search extras (Genesys documents no indexing delay: a cautious 5 minutes;
+#: a look-back of 3 days, the scale of a DAG run and its retries; a wait that can outlast the default delay).
+DEFAULT_SEARCH_INDEXING_DELAY = 300.0
+DEFAULT_SEARCH_LOOKBACK = 3 * 86_400.0
+DEFAULT_SEARCH_MAX_WAIT = 360.0
+#: The longest look-back: participant attributes are reported searchable for 30 days only.
+MAX_SEARCH_LOOKBACK = 30 * 86_400.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,12 @@ class ConnectionSettings:
     token_retry_seconds: float
     #: the host implements the /api/v2/interactions contract (a gateway on a Genesys region)
     interactions_contract: bool = False
+    #: seconds after a create before the participant-attribute search can be trusted to see it
+    search_indexing_delay: float = DEFAULT_SEARCH_INDEXING_DELAY
+    #: how far back (seconds) the participant-attribute search looks for a conversation
+    search_lookback: float = DEFAULT_SEARCH_LOOKBACK
+    #: the longest (seconds) one lookup waits for the indexing delay to pass before it gives up as undecidable
+    search_max_wait: float = DEFAULT_SEARCH_MAX_WAIT
 
 
 @dataclass
@@ -196,6 +209,9 @@ def read_settings(
         backoff_max=number("backoff_max", 27.0, 0.0, 3600.0),
         token_retry_seconds=number("token_retry_seconds", 60.0, 0.0, 3600.0),
         interactions_contract=_flag(conn_id, extra, "interactions_contract"),
+        search_indexing_delay=number("search_indexing_delay", DEFAULT_SEARCH_INDEXING_DELAY, 0.0, 86_400.0),
+        search_lookback=number("search_lookback", DEFAULT_SEARCH_LOOKBACK, 60.0, MAX_SEARCH_LOOKBACK),
+        search_max_wait=number("search_max_wait", DEFAULT_SEARCH_MAX_WAIT, 0.0, 3600.0),
     )
 
 
@@ -394,9 +410,10 @@ class GenesysCloudHook(BaseHook):
 
     Connection: ``login`` = OAuth client id, ``password`` = client secret, extras ``region`` (``us-east-1``,
     ``eu-west-1``... or a domain such as ``mypurecloud.ie``), ``host`` (one base URL for login and API routes,
-    e.g. the local sandbox), ``requests_per_minute`` (default 300), ``timeout`` (seconds, default 30), and for
+    e.g. the local sandbox), ``requests_per_minute`` (default 300), ``timeout`` (seconds, default 30), for
     tuning the retry policy ``max_attempts`` (5), ``max_throttle_attempts`` (10), ``backoff_initial`` (3 s),
-    ``backoff_max`` (27 s).
+    ``backoff_max`` (27 s), and for the participant-attribute search of callbacks and emails
+    ``search_indexing_delay`` (300 s), ``search_lookback`` (3 days, in seconds) and ``search_max_wait`` (360 s).
 
     Retries: 429 waits ``Retry-After`` (all threads of this hook pause together) and gives up when Genesys asks
     for more than 180 s (:class:`~airflow_provider_genesys.errors.GenesysQuotaExhaustedError`); 502/503/504,

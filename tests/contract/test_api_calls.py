@@ -14,11 +14,17 @@ import ast
 import asyncio
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_genesys.creation.conversation_search import (
+    SEARCH_PATH,
+    SearchVerdict,
+    find_conversation_by_key,
+)
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 from airflow_provider_genesys.operators.interactions import (
     GenesysBulkCreateInteractionsOperator,
@@ -29,6 +35,7 @@ from airflow_provider_genesys.triggers.workitem_jobs import GenesysWorkitemJobsT
 from tests.contract.sdk_oracle import assert_conforms, operation_for, operation_for_template
 from tests.support.context import FakeTaskInstance, task_context, task_identity
 from tests.support.payloads import PAYLOADS
+from tests.support.sandbox_client import SandboxAdmin
 
 PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_genesys"
 #: Not a Genesys Cloud API: the seed contract the sandbox implements (docs/genesys-api.md).
@@ -125,6 +132,35 @@ def test_every_request_sent_is_an_sdk_operation_with_a_body_of_its_model(sent: l
         "GET /api/v2/routing/skills/{skillId}",
         "GET /api/v2/tokens/me",
     } <= seen, sorted(seen)
+
+
+def test_the_participant_search_sends_bodies_of_the_sdk_model_and_reads_its_answer(
+    sent: list[Sent], admin: SandboxAdmin
+) -> None:
+    for kind in ("callback", "email"):
+        GenesysCreateInteractionOperator(
+            task_id="create", kind=kind, interaction=PAYLOADS[kind], external_id="CASE-1"
+        ).execute(_context(f"contract_search_{kind}"))
+    keys = {record["kind"]: record["idempotencyKey"] for record in admin.records()}
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+
+    for kind in ("callback", "email"):
+        answer = find_conversation_by_key(GenesysCloudHook(), key=keys[kind], sent_at=an_hour_ago)
+        assert answer.verdict is SearchVerdict.FOUND, answer
+    assert find_conversation_by_key(GenesysCloudHook(), key="0" * 64, sent_at=an_hour_ago).verdict is (
+        SearchVerdict.ABSENT
+    )
+
+    searches = [(method, path, body) for method, path, body in sent if path == SEARCH_PATH]
+    assert len(searches) == 3
+    for method, path, body in searches:
+        operation = operation_for(method, path)
+        assert operation is not None
+        assert (operation.body, operation.response) == (
+            "ConversationParticipantSearchRequest",
+            "JsonCursorSearchResponse",
+        )
+        assert_conforms(body, operation.body, what=f"the body of {method} {operation.path}")
 
 
 def _path_constants() -> Iterator[tuple[Path, int, str]]:

@@ -10,20 +10,23 @@ and are checked against ``BulkJobAddRequest`` (entities are ``WorkitemCommonCrea
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_genesys.creation.conversation_search import search_body, search_windows
 from airflow_provider_genesys.creation.engine import prepare_item
 from airflow_provider_genesys.creation.kinds import get_kind
 from airflow_provider_genesys.creation.lookup import workitem_query
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysResponse
 from airflow_provider_genesys.operators.workitem_jobs import GenesysBulkAddWorkitemsOperator
 from tests.contract import strategies
-from tests.contract.sdk_oracle import assert_conforms, json_fields
+from tests.contract.sdk_oracle import allowed_values, assert_conforms, json_fields
 from tests.support.context import task_identity
 
 EXAMPLES = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -105,6 +108,33 @@ def test_lookup_queries_conform_to_workitem_query_post_request(keys: list[str]) 
     assert_conforms(workitem_query("8a9b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c01", keys), "WorkitemQueryPostRequest")
     query = workitem_query("8a9b0c1d-2e3f-4a5b-9c6d-7e8f9a0b1c01", keys, after="opaque-cursor")
     assert_conforms(query, "WorkitemQueryPostRequest")
+
+
+#: The SDK's example ``dateFormat`` of a DATE_RANGE (``yyyy-MM-dd'T'HH:mm:ss.SSSX``), as a pattern.
+SDK_DATE_RANGE_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(timezone.utc)),
+    span=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30)),
+    cursor=st.none() | st.text(min_size=1, max_size=200),
+)
+def test_participant_search_bodies_conform_to_conversation_participant_search_request(
+    start: datetime, span: timedelta, cursor: str | None
+) -> None:
+    for lower, upper in search_windows(start, start + span):
+        body = search_body(lower, upper, cursor=cursor)
+        assert_conforms(body, "ConversationParticipantSearchRequest", what="the participant-attribute search")
+        for criterion in body["query"]:
+            assert_conforms(criterion, "ConversationParticipantSearchCriteria", what="a search criterion")
+            assert criterion["type"] in (allowed_values("ConversationParticipantSearchCriteria", "type") or ())
+            assert set(criterion["fields"]) <= {"startTime"}  # the one date field public code reports searchable
+            assert SDK_DATE_RANGE_VALUE.match(criterion["startValue"]) and SDK_DATE_RANGE_VALUE.match(
+                criterion["endValue"]
+            )
+            assert criterion["startValue"] <= criterion["endValue"]
+        assert body.get("cursor") == cursor
 
 
 # -- bulk add jobs ----------------------------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 A script drives the sandbox over loopback through each route's answers: creates with every field set, records
 while queued and once assigned, query pages (partial, continued with ``after``), the bulk add job life cycle
 (``Idle`` → ``Queued`` → ``Running`` → ``Succeeded``, ``Failed``, ``Terminated``, rejected entities, a deleted
-job) and the errors (401, 400 — state conflicts included —, 404, 415, 429, 503). Each exchange is checked: the route
-must be an SDK operation, a 2xx body must conform to the operation's response model (no body when the SDK
-expects none) and an error body to ``ErrorBody``. Then every Genesys route the sandbox serves must have been
+job), participant-attribute search pages (linked by ``cursor``, empty inside the indexing delay) and the errors
+(401, 400 — state conflicts included —, 403, 404, 415, 429, 503). Each exchange is checked: the route must be an
+SDK operation, a 2xx body must conform to the operation's response model (no body when the SDK expects none) and
+an error body to ``ErrorBody``. Then every Genesys route the sandbox serves must have been
 seen answering at least once with success and once with an error.
 """
 
@@ -240,6 +241,42 @@ def _drive_conversations(d: Driver) -> None:
     d.call("GET", f"/api/v2/conversations/{MISSING}", expect=404)
 
 
+def _drive_participant_search(d: Driver) -> None:
+    search = "/api/v2/conversations/participants/attributes/search"
+    now = time.time()
+    window = {
+        "type": "DATE_RANGE",
+        "fields": ["startTime"],
+        "startValue": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 600)),
+        "endValue": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now + 600)),
+    }
+    for number in range(3):
+        callback = {"callbackNumbers": ["+15551230001"], "queueId": seeds.QUEUE_SUPPORT_ID}
+        d.call("POST", "/api/v2/conversations/callbacks", json={**callback, "data": {"k": f"v{number}"}}, expect=200)
+    # pages of one result, linked by cursor; the last carries none
+    d.client.admin("PATCH", "/faults", json={"search_page_size": 1})
+    body: dict[str, Any] = {"query": [window], "sortBy": "startTime", "sortOrder": "DESC"}
+    pages = 0
+    while True:
+        page = d.call("POST", search, json=body, expect=200)
+        pages += 1
+        if not page.get("cursor"):
+            break
+        body["cursor"] = page["cursor"]
+    assert pages >= 3
+    # nothing searchable yet, inside the indexing delay
+    d.client.admin("PATCH", "/faults", json={"search_page_size": 50, "search_indexing_delay": 3600})
+    assert d.call("POST", search, json={"query": [window], "returnFields": ["startTime"]}, expect=200)["results"] == []
+    d.client.admin("PATCH", "/faults", json={"search_indexing_delay": 0})
+    exact = {"type": "EXACT", "fields": ["participantData.k"], "value": "v1"}
+    d.call("POST", search, json={"query": [window, exact]}, expect=400)  # attributes are not searchable
+    d.call("POST", search, json={"query": [{**window, "type": "FUZZY"}]}, expect=400)
+    d.call("POST", search, json={"query": [window], "cursor": "nope"}, expect=400)
+    d.client.admin("PATCH", "/faults", json={"search_missing_permission": True})
+    d.call("POST", search, json={"query": [window]}, expect=403)
+    d.client.admin("PATCH", "/faults", json={"search_missing_permission": False})
+
+
 def _drive_routing_and_tokens(d: Driver) -> None:
     d.call("GET", "/api/v2/tokens/me", expect=200)
     for collection, one in (("queues", seeds.QUEUE_SUPPORT_ID), ("skills", seeds.SKILL_LEGACY_ID)):
@@ -273,6 +310,7 @@ def test_every_sandbox_answer_conforms_to_the_sdk_models(driver: Driver, server:
     _drive_workitems(driver)
     _drive_bulk_jobs(driver)
     _drive_conversations(driver)
+    _drive_participant_search(driver)
     _drive_gateway_errors(driver, server)
 
     outcomes: dict[str, set[str]] = {}

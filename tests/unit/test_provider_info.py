@@ -33,6 +33,9 @@ GENESYS_SETTINGS = {
     "backoff_max": "backoff_max",
     "token_retry_seconds": "token_retry_seconds",
     "interactions_contract": "interactions_contract",
+    "search_indexing_delay": "search_indexing_delay",
+    "search_lookback": "search_lookback",
+    "search_max_wait": "search_max_wait",
 }
 
 
@@ -144,6 +147,9 @@ def test_every_form_field_reaches_the_hook(monkeypatch: pytest.MonkeyPatch) -> N
         "backoff_max": 7.0,
         "token_retry_seconds": 11.0,
         "interactions_contract": True,
+        "search_indexing_delay": 45.0,
+        "search_lookback": 7200.0,
+        "search_max_wait": 90.0,
     }
     settings = _genesys_settings(monkeypatch, {**values, "region": "eu-west-1"}, port=8765)
     assert {name: getattr(settings, attribute) for name, attribute in GENESYS_SETTINGS.items()} == values

@@ -1016,6 +1016,12 @@ def test_before_send_runs_only_once_the_request_is_about_to_leave(
         ({"backoff_max": "inf"}, "'backoff_max' must be a number"),
         ({"token_retry_seconds": -5}, "'token_retry_seconds' must be a number"),
         ({"region": 17}, "'region' must be a string"),
+        ({"search_indexing_delay": -1}, "'search_indexing_delay' must be a number from 0 to 86,400"),
+        ({"search_indexing_delay": "soon"}, "'search_indexing_delay' must be a number"),
+        ({"search_lookback": 30}, "'search_lookback' must be a number from 60 to 2,592,000"),
+        ({"search_lookback": 40 * 86_400}, "'search_lookback' must be a number from 60 to 2,592,000"),
+        ({"search_max_wait": 7200}, "'search_max_wait' must be a number from 0 to 3,600"),
+        ({"search_max_wait": False}, "'search_max_wait' must be a number"),
     ],
 )
 def test_a_connection_extra_out_of_range_is_a_configuration_error_naming_it(
@@ -1026,6 +1032,19 @@ def test_a_connection_extra_out_of_range_is_a_configuration_error_naming_it(
         hook.settings  # noqa: B018 - reading it validates the connection
     assert named in str(raised.value)
     assert hook.genesys_conn_id in str(raised.value)
+
+
+def test_the_search_extras_default_to_a_cautious_delay_and_three_days(
+    make_hook: Callable[..., GenesysCloudHook],
+) -> None:
+    settings = make_hook().settings
+    assert (settings.search_indexing_delay, settings.search_lookback, settings.search_max_wait) == (
+        300.0,
+        259_200.0,
+        360.0,
+    )
+    given = make_hook(search_indexing_delay="2.5", search_lookback=3600, search_max_wait=0).settings
+    assert (given.search_indexing_delay, given.search_lookback, given.search_max_wait) == (2.5, 3600.0, 0.0)
 
 
 def test_extras_given_as_text_are_read_as_numbers(make_hook: Callable[..., GenesysCloudHook]) -> None:
