@@ -124,7 +124,9 @@ def sandbox(sandbox_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     requests.post(f"{sandbox_server.base_url}/_sandbox/reset", timeout=10).raise_for_status()
     clear_token_cache()
     monkeypatch.setenv("AIRFLOW_CONN_GENESYS_CLOUD_DEFAULT", genesys_connection(sandbox_server.base_url))
-    monkeypatch.setenv("AIRFLOW_CONN_GENESYS_NO_RETRY", genesys_connection(sandbox_server.base_url, max_attempts=1))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GENESYS_NO_RETRY", genesys_connection(sandbox_server.base_url, max_attempts=1, timeout=3)
+    )
     yield sandbox_server
     clear_token_cache()
 

@@ -1,19 +1,23 @@
-"""At most once, exactly once whenever answers arrive (callbacks, inbound emails): never re-send a lost create.
+"""Callbacks and inbound emails: never re-sent blindly; exactly once wherever Genesys can tell.
 
-The key travels as a participant attribute, but Genesys documents no read-your-writes lookup by attribute for
-these endpoints, so a create whose answer was lost is never sent again. The task's
-:class:`~airflow_provider_genesys.creation.state.TaskState` remembers every send; a later try replays what
-it knows was created (confirmed with ``GET /api/v2/conversations/{id}``), creates what it knows was never
-created, and fails, with :class:`~airflow_provider_genesys.exceptions.OutcomeUnknownError`, what it cannot know.
+These endpoints take no idempotency key, so the key travels as a participant attribute. The task's
+:class:`~airflow_provider_genesys.creation.state.TaskState` remembers every send: a later try replays what it
+knows was created (confirmed with ``GET /api/v2/conversations/{id}``) and creates what it knows was never sent.
+What may exist (a send whose answer was lost, a batch a killed worker never settled, or no state at all on a
+later try) is looked up with the participant-attribute search
+(:mod:`~airflow_provider_genesys.creation.conversation_search`): found → replayed; absent once the indexing
+delay has passed → created; undecidable → :class:`~airflow_provider_genesys.exceptions.OutcomeUnknownError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_genesys.creation.conversation_search import SearchVerdict, find_conversation_by_key
 from airflow_provider_genesys.creation.items import CreateResult, KindSpec, PreparedItem, RequestCost
-from airflow_provider_genesys.creation.state import NEVER_SENT, SendState
+from airflow_provider_genesys.creation.state import NEVER_SENT, KeyHistory, SendState
 from airflow_provider_genesys.exceptions import GenesysApiError, OutcomeUnknownError
 from airflow_provider_genesys.models.platform import IDEMPOTENCY_ATTRIBUTE
 from airflow_provider_genesys.utils.http_answers import json_object
@@ -36,8 +40,8 @@ def _conversation_attributes(conversation: Mapping[str, Any]) -> dict[str, Any]:
 
 def _unknown_message(spec: KindSpec, item: PreparedItem, why: str) -> str:
     return (
-        f"Outcome unknown for this {spec.name} (idempotency key {item.key}): {why}. Genesys offers no lookup by "
-        f"attribute for {spec.path}, so it is not sent again (a second send could create a second "
+        f"Outcome unknown for this {spec.name} (idempotency key {item.key}): {why}. Genesys cannot yet tell "
+        f"whether it exists, so it is not sent again (a second send could create a second "
         f"{spec.name}). Look in Genesys for a conversation whose participant attribute "
         f"{IDEMPOTENCY_ATTRIBUTE!r} is {item.key!r} (see the audit trail and the state of this task). "
         "If none exists, create it from a new DAG run; if one exists, nothing is missing."
@@ -56,15 +60,15 @@ def create_at_most_once(
 
     * What earlier executions recorded of the key decides before anything is sent: created → confirm the
       conversation with one ``GET /api/v2/conversations/{id}`` and replay it; sending or unknown (it may exist)
-      → :class:`OutcomeUnknownError`; never sent or rejected → create.
+      → search Genesys for the key (found → replay, absent → create, undecidable → :class:`OutcomeUnknownError`);
+      never sent or rejected → create.
     * ``state.sending`` is called right before the request goes on the wire (after the token and the settings
       were obtained), so a failure before that leaves the key never sent; the engine records every outcome.
     * The create is sent once. The hook still retries what Genesys certainly did not process (429, a connection
       that could not be opened); after a timeout, a dropped connection, a 5xx or a 2xx without a record id it
       does not re-send, and the item fails with :class:`OutcomeUnknownError`.
-    * An Airflow try > 1 that finds no earlier state (cleared on success, or kept where this worker cannot see
-      it) cannot know what earlier tries did: the item fails with :class:`OutcomeUnknownError` rather than risk
-      a duplicate.
+    * An Airflow try > 1 that finds no earlier state (``[state_store] clear_on_success``, or local files this
+      worker cannot see) searches Genesys for every key before sending it.
     """
     cost = RequestCost()
     earlier = state.earlier(item.key) if state is not None else NEVER_SENT
@@ -72,13 +76,15 @@ def create_at_most_once(
         return _replay_conversation(hook, spec, item, earlier.record_id, cost)
     if earlier.may_exist:
         why = f"try {earlier.try_number} sent it at {earlier.timestamp} and got no usable answer"
-        raise OutcomeUnknownError(
-            _unknown_message(spec, item, why + (f" ({earlier.detail})" if earlier.detail else ""))
-        )
-    if earlier.state is SendState.NEVER_SENT and outcome_unknown and (state is None or not state.resumed):
-        raise OutcomeUnknownError(
-            _unknown_message(spec, item, "this is a later try, yet no state of an earlier try is visible here")
-        )
+        why += f" ({earlier.detail})" if earlier.detail else ""
+        found = _search_before_resending(hook, spec, item, cost, earlier, why)
+        if found is not None:
+            return found
+    elif earlier.state is SendState.NEVER_SENT and outcome_unknown and (state is None or not state.resumed):
+        why = "this is a later try, yet no state of an earlier try is visible here"
+        found = _search_before_resending(hook, spec, item, cost, None, why)
+        if found is not None:
+            return found
 
     def refuse_resend(error: GenesysApiError) -> GenesysResponse | None:
         raise OutcomeUnknownError(
@@ -111,6 +117,46 @@ def create_at_most_once(
         why = f"Genesys answered HTTP {response.status} without a {spec.name} id"
         raise OutcomeUnknownError(_unknown_message(spec, item, why), attempts=max(1, cost.requests))
     return cost.result("created", spec, json_object(response.body), response, record_id)
+
+
+def _search_before_resending(
+    hook: GenesysCloudHook,
+    spec: KindSpec,
+    item: PreparedItem,
+    cost: RequestCost,
+    earlier: KeyHistory | None,
+    why: str,
+) -> CreateResult | None:
+    """Ask Genesys whether an earlier try's create of ``item`` exists (participant-attribute search).
+
+    Found → the conversation, confirmed by id and replayed; absent → ``None`` (send it); undecidable →
+    :class:`OutcomeUnknownError` naming why.
+    """
+    answer = find_conversation_by_key(
+        hook,
+        key=item.key,
+        sent_at=_moment(earlier.timestamp) if earlier is not None else None,
+        sent_from=_moment(earlier.first_timestamp) if earlier is not None else None,
+    )
+    cost.requests += answer.requests
+    if answer.verdict is SearchVerdict.FOUND and answer.conversation_id:
+        return _replay_conversation(hook, spec, item, answer.conversation_id, cost)
+    if answer.verdict is SearchVerdict.ABSENT:
+        return None
+    raise OutcomeUnknownError(
+        _unknown_message(spec, item, f"{why}; the participant-attribute search could not tell ({answer.reason})"),
+        attempts=cost.requests,
+    )
+
+
+def _moment(timestamp: str | None) -> datetime | None:
+    """A state timestamp (UTC ISO-8601, ``Z``) as a datetime; ``None`` when absent or unreadable."""
+    if not timestamp:
+        return None
+    try:
+        return datetime.fromisoformat(timestamp)
+    except ValueError:
+        return None
 
 
 def _replay_conversation(

@@ -270,6 +270,7 @@ def find_conversation_by_key(
     *,
     key: str,
     sent_at: datetime | None,
+    sent_from: datetime | None = None,
     now: Callable[[], datetime] = _utc_now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SearchAnswer:
@@ -292,7 +293,8 @@ def find_conversation_by_key(
 
     :param hook: the Genesys hook (its transport, retries and pacing carry every request).
     :param key: the idempotency key.
-    :param sent_at: when the earlier try sent the create (naive: UTC), or ``None`` when unknown.
+    :param sent_at: when an earlier try last sent the create (naive: UTC), or ``None`` when unknown.
+    :param sent_from: when an earlier try first sent it, if earlier than ``sent_at``: the search starts there.
     :param now: the clock (aware UTC datetimes).
     :param sleep: how to wait (seconds).
     :raises GenesysConfigurationError: when the connection's extras are not usable (nothing is sent).
@@ -304,8 +306,9 @@ def find_conversation_by_key(
     started = _aware(now())
     earliest = started - lookback
     latest_send = started if sent_at is None else min(_aware(sent_at), started + CLOCK_SKEW)
-    range_start = earliest if sent_at is None else latest_send - CLOCK_SKEW
-    too_old = sent_at is not None and latest_send < earliest
+    first_send = latest_send if sent_from is None else min(_aware(sent_from), latest_send)
+    range_start = earliest if sent_at is None else max(first_send - CLOCK_SKEW, earliest)
+    too_old = sent_at is not None and first_send < earliest
     ready_at = latest_send + commit_horizon + delay
     requests = 0
 
@@ -318,7 +321,7 @@ def find_conversation_by_key(
 
     if too_old:
         return undecidable(
-            f"the earlier try sent it at {wire_time(latest_send)}, before the search look-back of "
+            f"an earlier try sent it at {wire_time(first_send)}, before the search look-back of "
             f"{settings.search_lookback:g}s (connection extra 'search_lookback')"
         )
 

@@ -19,6 +19,7 @@ from tests.support.state_store import RecordingStateStore
 
 CREATE = {"callback": "POST /api/v2/conversations/callbacks", "email": "POST /api/v2/conversations/emails"}
 CONVERSATION = "GET /api/v2/conversations/{conversation_id}"
+SEARCH = "POST /api/v2/conversations/participants/attributes/search"
 KINDS = ["callback", "email"]
 
 
@@ -100,7 +101,7 @@ def test_a_later_try_replays_what_the_journal_says_was_created(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_dropped_answer_fails_as_unknown_and_is_never_resent(
+def test_a_dropped_answer_is_never_resent_and_the_next_try_finds_it_by_search(
     kind: str, hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, store: RecordingStateStore
 ) -> None:
     admin.faults(drop_after_commit_next=1)
@@ -113,10 +114,12 @@ def test_a_dropped_answer_fails_as_unknown_and_is_never_resent(
     assert "Outcome unknown" in str(caught.value) and item.key in str(caught.value)
     assert journal.history(item.key).state is SendState.UNKNOWN
     later = _journal(store, kind, try_number=2)
-    with pytest.raises(OutcomeUnknownError, match="try 1 sent it"):
-        later.create(hook, item_of(kind), outcome_unknown=True)
-    assert _api_requests(admin) == {CREATE[kind]: {"dropped": 1}}
-    assert len(admin.records()) == 1
+    again = later.create(hook, item_of(kind), outcome_unknown=True)  # sent_at + timeout(10 s) later: searched
+    (record,) = admin.records()
+    assert again.outcome == "replayed" and again.record_id == record["id"]
+    routes = _api_requests(admin)
+    assert routes[CREATE[kind]] == {"dropped": 1} and routes[CONVERSATION] == {"200": 1}
+    assert routes[SEARCH] == {"200": routes[SEARCH]["200"]}
 
 
 def test_a_5xx_is_an_unknown_outcome_too(
@@ -160,22 +163,26 @@ def test_a_rejected_create_is_journaled_and_may_be_sent_again(
     assert admin.requests_to(CREATE["email"]) == {"400": 2}
 
 
-def test_without_a_journal_a_later_try_refuses(
+def test_without_state_a_later_try_searches_and_creates_what_genesys_does_not_have(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any
 ) -> None:
-    with pytest.raises(OutcomeUnknownError, match="no state of an earlier try"):
-        create_at_most_once(hook, get_kind("callback"), item_of("callback"), outcome_unknown=True, state=None)
-    assert _api_requests(admin) == {}
+    # no state: the send time is unknown, so "not found" counts only after a full window (timeout + delay)
+    result = create_at_most_once(hook, get_kind("callback"), item_of("callback"), outcome_unknown=True, state=None)
+
+    assert result.outcome == "created" and len(admin.records()) == 1
+    assert _api_requests(admin)[SEARCH]["200"] >= 2  # searched, waited out the window, searched again
 
 
-def test_a_later_try_that_sees_no_earlier_journal_refuses(
+def test_a_later_try_that_sees_no_earlier_state_finds_what_was_created(
     hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, store: RecordingStateStore
 ) -> None:
-    journal = _journal(store, "callback", try_number=2)  # no try 1 wrote here: another worker's disk?
+    first = _journal(store, "callback").create(hook, item_of("callback"), outcome_unknown=False)
+    cleared = _journal(RecordingStateStore(), "callback", try_number=2)  # e.g. [state_store] clear_on_success
 
-    with pytest.raises(OutcomeUnknownError, match="no state of an earlier try is visible"):
-        journal.create(hook, item_of("callback"), outcome_unknown=True)
-    assert _api_requests(admin) == {}
+    again = cleared.create(hook, item_of("callback"), outcome_unknown=True)
+
+    assert again.outcome == "replayed" and again.record_id == first.record_id
+    assert len(admin.records()) == 1 and _api_requests(admin)[CREATE["callback"]] == {"200": 1}
 
 
 def test_a_later_try_creates_what_was_never_sent(

@@ -15,16 +15,17 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_genesys.creation.at_most_once import create_at_most_once
 from airflow_provider_genesys.creation.conversation_search import SEARCH_PATH, SearchVerdict, find_conversation_by_key
+from airflow_provider_genesys.creation.engine import CreationEngine
 from airflow_provider_genesys.creation.items import PreparedItem
-from airflow_provider_genesys.creation.journal import SendJournal
 from airflow_provider_genesys.creation.kinds import get_kind
+from airflow_provider_genesys.creation.state import TaskState
 from airflow_provider_genesys.exceptions import GenesysConfigurationError, OutcomeUnknownError
 from airflow_provider_genesys.hooks.genesys_cloud import GenesysCloudHook
 from tests.support.connections import genesys_connection
 from tests.support.context import task_identity
 from tests.support.sandbox_client import SandboxAdmin
+from tests.support.state_store import RecordingStateStore
 
 KINDS = ["callback", "email"]
 SEARCH_ROUTE = f"POST {SEARCH_PATH}"
@@ -57,16 +58,17 @@ def test_a_create_whose_answer_was_lost_is_found_by_its_key(
     search_hook: Callable[..., GenesysCloudHook],
     item_of: Callable[..., PreparedItem],
     admin: SandboxAdmin,
-    state_dir: str,
 ) -> None:
     hook = search_hook()
     admin.faults(drop_after_commit_next=1)
-    journal = SendJournal.open(task_identity(), kind, state_dir=state_dir)
+    store = RecordingStateStore()
+    state = TaskState.load(store, kind=kind, try_number=1)
     item = item_of(kind)
-    with pytest.raises(OutcomeUnknownError):
-        create_at_most_once(hook, get_kind(kind), item, outcome_unknown=False, journal=journal)
+    outcome = CreationEngine(hook, get_kind(kind), task_identity(), state=state).create_one(item)
+    assert isinstance(outcome.error, OutcomeUnknownError)
     (record,) = admin.records()
-    sent_at = datetime.fromisoformat(str(journal.history(item.key).timestamp).replace("Z", "+00:00"))
+    earlier = TaskState.load(store, kind=kind, try_number=2).earlier(item.key)
+    sent_at = datetime.fromisoformat(str(earlier.timestamp).replace("Z", "+00:00"))
 
     answer = find_conversation_by_key(hook, key=item.key, sent_at=sent_at)
 
