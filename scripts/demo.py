@@ -4,7 +4,7 @@
 2. points ``genesys_cloud_default`` and ``crm_default`` at it (env vars, JSON form);
 3. uses a project-local AIRFLOW_HOME (``.demo/airflow``) with a migrated SQLite DB;
 4. runs ``genesys_bulk_interactions`` (1,000 rows → bulk create → CRM sync → deferrable sensor) with
-   ``airflow dags test``, then runs that same DAG run (same run id) again, as after a clear in the UI;
+   ``airflow dags test``, then clears that DAG run's tasks and runs them again, as the UI's Clear does;
 5. runs ``genesys_create_interaction`` once;
 6. prints a summary, stops the sandbox, exits 0 only if every run succeeded and nothing was created twice.
 """
@@ -118,7 +118,7 @@ def main() -> int:
         run_after = run_ids[0] if run_ids else LOGICAL_DATE
         print(f"Running the same DAG run (manual__{run_after}) again, as a clear in the UI does...")
         rerun = [sys.executable, str(ROOT / "scripts" / "run_dag_run.py"), "genesys_bulk_interactions"]
-        code, output, _ = run([*rerun, LOGICAL_DATE, run_after], env, "bulk-2.log")
+        code, output, _ = run([*rerun, LOGICAL_DATE, run_after, "--clear"], env, "bulk-2.log")
         failures += code != 0 or "state=success" not in output
         describe_bulk("second run", last_json_after("genesys_audit_summary", output))
 

@@ -1,9 +1,11 @@
-"""Run one DAG run in-process with ``dag.test()``, pinned to a run id (what a clear in the UI re-runs).
+"""Run one DAG run in-process with ``dag.test()``, pinned to a run id.
 
-    python scripts/run_dag_run.py DAG_ID LOGICAL_DATE RUN_AFTER
+    python scripts/run_dag_run.py DAG_ID LOGICAL_DATE RUN_AFTER [--clear]
 
 ``airflow dags test`` always starts a new run id; passing the ``run_after`` of an earlier run (the time in its
-``manual__<run_after>`` run id) re-creates that run with the same id, so its tasks derive the same keys.
+``manual__<run_after>`` run id) runs that run id again, so its tasks derive the same keys. By default the earlier
+DAG run is deleted and re-created (what ``dag.test()`` does; Airflow deletes the run's task state with it);
+``--clear`` keeps it and re-runs its cleared task instances at their next try numbers, as the UI's Clear does.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ def find_dag(dag_id: str) -> DAG:
 def main() -> int:
     dag_id, logical_date, run_after = sys.argv[1:4]
     dag = find_dag(dag_id)
-    dag_run = dag.test(logical_date=pendulum.parse(logical_date), run_after=pendulum.parse(run_after))
+    if "--clear" in sys.argv[4:]:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.support.dags import clear_and_rerun
+
+        dag_run = clear_and_rerun(dag, logical_date=pendulum.parse(logical_date), run_after=pendulum.parse(run_after))
+    else:
+        dag_run = dag.test(logical_date=pendulum.parse(logical_date), run_after=pendulum.parse(run_after))
     print(f"DagRun {dag_run.run_id} finished: state={dag_run.state}")
     return 0 if str(dag_run.state) == "success" else 1
 

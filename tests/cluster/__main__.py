@@ -24,6 +24,7 @@ from types import FrameType
 from tests.cluster.deployment import WORKERS, Cluster
 from tests.cluster.layout import ROOT, ClusterLayout
 from tests.cluster.scenarios import REQUIRED_DAGS, Report, Scenarios
+from tests.cluster.settings import SEARCH_INDEXING_DELAY
 from tests.cluster.verdict import Check, LedgerTally, ledger_checks, passed, summary_line, tally_ledger
 
 STARTED = time.monotonic()
@@ -48,7 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
 
-    sandbox_args = ["--quota", "6000", "--crm-mode", "async", "--crm-async-delay", "1", "--bulk-job-seconds", "30"]
+    sandbox_args = [
+        *("--quota", "6000", "--crm-mode", "async", "--crm-async-delay", "1", "--bulk-job-seconds", "30"),
+        # a new conversation becomes searchable by participant attribute only after a delay, as in Genesys
+        *("--search-indexing-delay", str(SEARCH_INDEXING_DELAY)),
+    ]
     cluster = Cluster(layout, sandbox_args=sandbox_args, required_dags=REQUIRED_DAGS)
     report = Report()
     tally: LedgerTally | None = None

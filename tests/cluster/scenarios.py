@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_genesys.sync.records import load_records
 from tests.cluster import workload
 from tests.cluster.deployment import WORKERS, Cluster
 from tests.cluster.expected import bulk_task, load_dags, single_task
@@ -389,8 +390,13 @@ def other_worker(worker: str | None) -> str:
 
 
 def outcome_keys(summary: dict[str, Any], outcome: str) -> set[str]:
-    """Keys of the items a bulk summary reports with ``outcome``."""
-    return {str(item["key"]) for item in summary.get("items") or [] if item.get("outcome") == outcome}
+    """Keys of the items a bulk summary reports with ``outcome`` (inline, or in the file beyond the XCom budget).
+
+    The file is on the disk of the worker that ran the task; every worker of this cluster is on this machine.
+    """
+    if not summary:
+        return set()
+    return {str(item["key"]) for item in load_records(summary) if item.get("outcome") == outcome}
 
 
 def counts_of(summary: dict[str, Any]) -> str:

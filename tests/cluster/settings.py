@@ -27,6 +27,10 @@ TASK_HEARTBEAT_TIMEOUT = 12
 TRIGGERER_HEALTH_THRESHOLD = 8
 #: Requests per minute the sandbox allows per token, and the connection's pacing.
 QUOTA_PER_MINUTE = 6000
+#: Seconds before the sandbox's participant-attribute search finds a new conversation; the connection trusts
+#: "not found" only after a longer delay.
+SEARCH_INDEXING_DELAY = 2
+CONNECTION_SEARCH_INDEXING_DELAY = 5
 
 
 def _fernet_key() -> str:
@@ -119,7 +123,11 @@ class Deployment:
             "login": "sandbox-client",
             "password": "sandbox-secret",
             "host": self.sandbox_url,
-            "extra": {"requests_per_minute": QUOTA_PER_MINUTE},
+            "extra": {
+                "requests_per_minute": QUOTA_PER_MINUTE,
+                "timeout": 10,
+                "search_indexing_delay": CONNECTION_SEARCH_INDEXING_DELAY,
+            },
         }
         crm = {
             "conn_type": "crm_webhook",

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.usefixtures("airflow_db")
 FILE = "e2e_real_kinds"
 WORKITEMS = "POST /api/v2/taskmanagement/workitems"
 WORKITEMS_QUERY = "POST /api/v2/taskmanagement/workitems/query"
+SEARCH = "POST /api/v2/conversations/participants/attributes/search"
 CONVERSATION = "GET /api/v2/conversations/{conversation_id}"
 CREATE_ROUTE = {
     "workitem": WORKITEMS,
@@ -152,18 +153,23 @@ def test_a_lost_answer_is_never_sent_again(kind: str, suffix: str, admin: Any) -
 
 
 @pytest.mark.parametrize("kind", ["callback", "email"])
-def test_a_clear_after_a_lost_answer_still_does_not_resend(kind: str, admin: Any) -> None:
+def test_a_clear_after_a_lost_answer_finds_the_conversation_by_search_and_never_resends(
+    kind: str, admin: Any
+) -> None:
     dag = _dag(kind, "no_retry")
     admin.faults(drop_after_commit_next=1)
-    _run(dag, kind, 7)
+    first = _run(dag, kind, 7)
+    assert task_states(first) == {"create": "failed"}
 
     again = _clear(dag, kind, 7)
 
-    assert task_states(again) == {"create": "failed"}
-    assert len(admin.records()) == 1
-    assert _api_routes(admin) == {CREATE_ROUTE[kind]: {"dropped": 1}}
+    assert task_states(again) == {"create": "success"}
+    (record,) = admin.records()
+    routes = _api_routes(admin)
+    assert routes[CREATE_ROUTE[kind]] == {"dropped": 1}  # sent once, never again
+    assert routes[SEARCH]["200"] >= 1 and routes[CONVERSATION] == {"200": 1}
     audit = xcom(again, "create", "genesys_audit")
-    assert audit["outcome"] == "failed" and "try 1 sent it" in audit["error"]
+    assert audit["outcome"] == "replayed" and audit["interaction_id"] == record["id"]
 
 
 @pytest.mark.parametrize("kind", ["callback", "email"])

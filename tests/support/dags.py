@@ -47,7 +47,9 @@ def run_dag(dag: Any, *, logical_date: datetime, conf: dict[str, Any] | None = N
     return dag.test(logical_date=logical_date, run_after=logical_date, run_conf=conf)
 
 
-def clear_and_rerun(dag: Any, *, logical_date: datetime, conf: dict[str, Any] | None = None) -> Any:
+def clear_and_rerun(
+    dag: Any, *, logical_date: datetime, conf: dict[str, Any] | None = None, run_after: datetime | None = None
+) -> Any:
     """What the UI's Clear button does, then the run to the end: the same DAG run (its task state kept), its task
     instances cleared and run again at their next try numbers, through ``dag.test()``'s own loop.
 
@@ -77,7 +79,7 @@ def clear_and_rerun(dag: Any, *, logical_date: datetime, conf: dict[str, Any] | 
         return existing
 
     with mock.patch.object(dagrun_module, "get_or_create_dagrun", keep_the_run):
-        return dag.test(logical_date=logical_date, run_after=logical_date, run_conf=conf)
+        return dag.test(logical_date=logical_date, run_after=run_after or logical_date, run_conf=conf)
 
 
 def task_states(dag_run: Any) -> dict[str, str]:
