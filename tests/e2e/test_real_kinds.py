@@ -153,9 +153,7 @@ def test_a_lost_answer_is_never_sent_again(kind: str, suffix: str, admin: Any) -
 
 
 @pytest.mark.parametrize("kind", ["callback", "email"])
-def test_a_clear_after_a_lost_answer_finds_the_conversation_by_search_and_never_resends(
-    kind: str, admin: Any
-) -> None:
+def test_a_clear_after_a_lost_answer_finds_the_conversation_by_search_and_never_resends(kind: str, admin: Any) -> None:
     dag = _dag(kind, "no_retry")
     admin.faults(drop_after_commit_next=1)
     first = _run(dag, kind, 7)

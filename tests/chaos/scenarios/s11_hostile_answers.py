@@ -160,5 +160,6 @@ def hostile_answers(matrix: Matrix, evidence: Evidence, result: ScenarioResult) 
     result.notes.append(
         "html_200 / empty_201 / json_without_id / redirect_302 / redirect_307 / echo_secrets at 30% of every kind's "
         "creates, before or after the record was stored; callbacks/emails whose answer was unusable are reported "
-        "'outcome unknown' and never re-sent; CRM redirects (307, 302) never followed"
+        "'outcome unknown' and never re-sent within the try, then found by the participant-attribute search (or "
+        "created, when the request never reached the sandbox) by the next; CRM redirects (307, 302) never followed"
     )
