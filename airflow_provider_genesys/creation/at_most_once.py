@@ -12,7 +12,7 @@ delay has passed → created; undecidable → :class:`~airflow_provider_genesys.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_genesys.creation.conversation_search import SearchVerdict, find_conversation_by_key
@@ -132,12 +132,14 @@ def _search_before_resending(
     Found → the conversation, confirmed by id and replayed; absent → ``None`` (send it); undecidable →
     :class:`OutcomeUnknownError` naming why.
     """
-    answer = find_conversation_by_key(
-        hook,
-        key=item.key,
-        sent_at=_moment(earlier.timestamp) if earlier is not None else None,
-        sent_from=_moment(earlier.first_timestamp) if earlier is not None else None,
-    )
+    try:
+        # the window runs from the latest moment the create may have left (now, for a batch a dead try left
+        # "sending"); the search range from the first
+        sent_at = _moment(earlier.sent_until) if earlier is not None else None
+        sent_from = _moment(earlier.first_timestamp) if earlier is not None else None
+    except ValueError as error:
+        raise OutcomeUnknownError(_unknown_message(spec, item, f"{why}; {error}"), attempts=0) from None
+    answer = find_conversation_by_key(hook, key=item.key, sent_at=sent_at, sent_from=sent_from)
     cost.requests += answer.requests
     if answer.verdict is SearchVerdict.FOUND and answer.conversation_id:
         return _replay_conversation(hook, spec, item, answer.conversation_id, cost)
@@ -150,13 +152,17 @@ def _search_before_resending(
 
 
 def _moment(timestamp: str | None) -> datetime | None:
-    """A state timestamp (UTC ISO-8601, ``Z``) as a datetime; ``None`` when absent or unreadable."""
+    """A state timestamp (UTC ISO-8601 with ``Z``) as an aware datetime; ``None`` when there is none.
+
+    :raises ValueError: when it cannot be read (the search cannot be bounded by it).
+    """
     if not timestamp:
         return None
     try:
-        return datetime.fromisoformat(timestamp)
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))  # Python 3.10 reads no "Z"
     except ValueError:
-        return None
+        raise ValueError(f"the task state's time {timestamp[:40]!r} cannot be read") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def _replay_conversation(

@@ -293,8 +293,10 @@ def find_conversation_by_key(
 
     :param hook: the Genesys hook (its transport, retries and pacing carry every request).
     :param key: the idempotency key.
-    :param sent_at: when an earlier try last sent the create (naive: UTC), or ``None`` when unknown.
-    :param sent_from: when an earlier try first sent it, if earlier than ``sent_at``: the search starts there.
+    :param sent_at: the latest moment an earlier try's create of the key may have left (naive: UTC), or ``None``
+        when unknown (a try that died mid-batch): the window then runs from now.
+    :param sent_from: the earliest moment it may have left (when its batch was first announced): the search
+        range starts there, also when ``sent_at`` is unknown.
     :param now: the clock (aware UTC datetimes).
     :param sleep: how to wait (seconds).
     :raises GenesysConfigurationError: when the connection's extras are not usable (nothing is sent).
@@ -306,9 +308,12 @@ def find_conversation_by_key(
     started = _aware(now())
     earliest = started - lookback
     latest_send = started if sent_at is None else min(_aware(sent_at), started + CLOCK_SKEW)
-    first_send = latest_send if sent_from is None else min(_aware(sent_from), latest_send)
-    range_start = earliest if sent_at is None else max(first_send - CLOCK_SKEW, earliest)
-    too_old = sent_at is not None and first_send < earliest
+    # the first send bounds the search range; with neither time known, the whole look-back is searched
+    first_send: datetime | None = latest_send if sent_at is not None else None
+    if sent_from is not None:
+        first_send = min(_aware(sent_from), latest_send)
+    range_start = earliest if first_send is None else max(first_send - CLOCK_SKEW, earliest)
+    too_old = first_send is not None and first_send < earliest
     ready_at = latest_send + commit_horizon + delay
     requests = 0
 
@@ -321,7 +326,7 @@ def find_conversation_by_key(
 
     if too_old:
         return undecidable(
-            f"an earlier try sent it at {wire_time(first_send)}, before the search look-back of "
+            f"an earlier try sent it at {wire_time(first_send or earliest)}, before the search look-back of "
             f"{settings.search_lookback:g}s (connection extra 'search_lookback')"
         )
 

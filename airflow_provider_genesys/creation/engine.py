@@ -265,15 +265,23 @@ class CreationEngine:
         progress = BulkProgress(total=total)
         iterator: Iterator[PreparedItem] = iter(items)
         clock = {"last_report": time.monotonic()}
-        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="genesys-create") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="genesys-create")
+        try:
             while batch := list(islice(iterator, BATCH_SIZE)):
                 if self.state is not None:
                     self.state.announce(item.key for item in batch)  # one write ahead for the whole batch
                 try:
                     self._run_batch(pool, batch, progress, on_outcome, outcome_unknown, clock)
+                except BaseException:
+                    # nothing of this batch may start once its outcomes are written: queued creates are dropped
+                    # (still "sending"), running ones finish and are recorded
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
                 finally:
                     if self.state is not None:
                         self.state.flush()  # one write of the batch's outcomes
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         self.log.info("%s", progress.line(final=True))
         return progress
 

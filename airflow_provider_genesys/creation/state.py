@@ -172,9 +172,10 @@ class KeyHistory:
     :param state: the last known state.
     :param record_id: the created record's id (``CREATED`` only, never empty there).
     :param try_number: the try that wrote the last entry.
-    :param timestamp: when that entry's batch was announced (UTC ISO-8601): the latest moment a create of the key
-        may have left.
+    :param timestamp: when that entry's batch was announced (UTC ISO-8601).
     :param first_timestamp: when the key was first announced (the earliest moment a create of it may have left).
+    :param sent_until: when the last entry's outcome was recorded (the latest moment that create may have left);
+        ``None`` for a key left ``sending`` by an execution that died: its create may have left until it died.
     :param detail: the error of an unknown outcome, or of a rejection.
     """
 
@@ -183,6 +184,7 @@ class KeyHistory:
     try_number: int | None = None
     timestamp: str | None = None
     first_timestamp: str | None = None
+    sent_until: str | None = None
     detail: str | None = None
 
     @property
@@ -250,11 +252,15 @@ class TaskState:
             sending = sending if isinstance(sending, list) else []
             done = done if isinstance(done, Mapping) else {}
             for key in sending:
-                if isinstance(key, str):
-                    first_seen.setdefault(key, ts or "")
-                    self._earlier[key] = KeyHistory(
-                        SendState.SENDING, try_number=try_number, timestamp=ts, first_timestamp=first_seen[key]
-                    )
+                if not isinstance(key, str):
+                    continue
+                first_seen.setdefault(key, ts or "")
+                known = self._earlier.get(key)
+                if known is not None and known.state is SendState.CREATED:
+                    continue  # a created key is only re-announced to be confirmed; no create of it is ever sent
+                self._earlier[key] = KeyHistory(
+                    SendState.SENDING, try_number=try_number, timestamp=ts, first_timestamp=first_seen[key]
+                )
             for key, entry in done.items():
                 if not isinstance(key, str) or not isinstance(entry, Mapping):
                     continue
@@ -269,6 +275,7 @@ class TaskState:
                     try_number=try_number,
                     timestamp=ts,
                     first_timestamp=first_seen[key],
+                    sent_until=entry.get("t") if isinstance(entry.get("t"), str) else ts,
                     detail=entry.get("d") if isinstance(entry.get("d"), str) else None,
                 )
 
@@ -294,27 +301,41 @@ class TaskState:
     # -- this execution -------------------------------------------------------------------------------
 
     def announce(self, keys: Iterable[str]) -> None:
-        """Write, before any of them is sent, that the creates of ``keys`` are about to leave (one ``set``)."""
-        self.flush()
-        batch = _Batch(segment=self._next_segment, ts=utc_now_iso(), sending=list(dict.fromkeys(keys)))
-        self._next_segment += 1
+        """Write, before any of them is sent, that the creates of ``keys`` are about to leave (one ``set``).
+
+        The batch announced before is written out first (its outcomes).
+        """
+        announced = list(dict.fromkeys(keys))
+        if not announced:
+            self.flush()
+            return
+        previous, batch = self._open(announced)
+        self._settle_batch(previous)
+        self._write(batch)
+
+    def _open(
+        self, keys: list[str], *, sent: str | None = None, done: tuple[str, dict[str, Any]] | None = None
+    ) -> tuple[_Batch | None, _Batch]:
+        """Make a new batch the open one: its value number and the switch are one step, so no number is lost."""
         with self._lock:
-            self._batch = batch
-        if batch.sending:
-            self._write(batch)
+            batch = _Batch(segment=self._next_segment, ts=utc_now_iso(), sending=keys)
+            self._next_segment += 1
+            if sent is not None:
+                batch.sent.add(sent)
+            if done is not None:
+                batch.done[done[0]] = done[1]
+            previous, self._batch = self._batch, batch
+        return previous, batch
 
     def sending(self, key: str) -> None:
         """The create of ``key`` goes on the wire now: announce it unless its batch already did."""
         with self._lock:
-            announced = self._batch is not None and key in self._batch.announced
-            if announced:
-                assert self._batch is not None
+            if self._batch is not None and key in self._batch.announced:
                 self._batch.sent.add(key)
-        if not announced:
-            self.announce([key])
-            with self._lock:
-                assert self._batch is not None
-                self._batch.sent.add(key)
+                return
+        previous, batch = self._open([key], sent=key)  # a batch of its own, written before the create leaves
+        self._settle_batch(previous)
+        self._write(batch)
 
     def was_sent(self, key: str) -> bool:
         """Whether a create of ``key`` went on the wire in this execution's open batch."""
@@ -332,37 +353,35 @@ class TaskState:
 
     def rejected(self, key: str, detail: str) -> None:
         """Genesys answered the create of ``key`` with an error (nothing was created)."""
-        self._settle(key, {"s": SendState.REJECTED.value, "d": redact(detail, limit=DETAIL_CHARS)})
+        self._settle(key, {"s": SendState.REJECTED.value, "d": _detail(detail)})
 
     def unknown(self, key: str, detail: str) -> None:
         """The create of ``key`` left and no usable answer came back (it may exist)."""
-        self._settle(key, {"s": SendState.UNKNOWN.value, "d": redact(detail, limit=DETAIL_CHARS)})
+        self._settle(key, {"s": SendState.UNKNOWN.value, "d": _detail(detail)})
 
     def not_sent(self, key: str, detail: str) -> None:
         """The create of ``key`` never left this process after all (it is safe to send)."""
-        self._settle(key, {"s": SendState.NEVER_SENT.value, "d": redact(detail, limit=DETAIL_CHARS)})
+        self._settle(key, {"s": SendState.NEVER_SENT.value, "d": _detail(detail)})
 
     def _settle(self, key: str, entry: dict[str, Any]) -> None:
+        entry["t"] = utc_now_iso()  # the create, if it left, left before this
         with self._lock:
-            batch = self._batch
-            if batch is None or key not in batch.announced:
-                batch = None
-            else:
-                batch.done[key] = entry
-        if batch is None:
-            # an outcome outside any batch (a key found created before anything was announced)
-            self.announce([])
-            with self._lock:
-                assert self._batch is not None
+            if self._batch is not None and key in self._batch.announced:
                 self._batch.done[key] = entry
+                return
+        # an outcome outside any batch (a key found created before anything was announced)
+        previous, _ = self._open([], done=(key, entry))
+        self._settle_batch(previous)
 
     def flush(self) -> None:
         """Write the open batch's outcomes (one ``set``); keys this execution never sent keep their earlier entry."""
         with self._lock:
             batch, self._batch = self._batch, None
-        if batch is None or not (batch.sending or batch.done):
-            return
-        self._write(batch, settled=True)
+        self._settle_batch(batch)
+
+    def _settle_batch(self, batch: _Batch | None) -> None:
+        if batch is not None and (batch.sending or batch.done):
+            self._write(batch, settled=True)
 
     def cost_line(self, records: int) -> str:
         """``genesys_state reads=2 writes=10 store_ms=131.2 per_record_ms=0.131``: what keeping the state cost."""
@@ -378,11 +397,18 @@ class TaskState:
             sending = [key for key in batch.sending if key in batch.sent and key not in batch.done]
         else:
             sending = batch.sending
-        value = {"try": self.try_number, "ts": batch.ts, "sending": sending, "done": dict(batch.done)}
+        with self._lock:  # a copy taken while no thread records an outcome
+            value = {"try": self.try_number, "ts": batch.ts, "sending": sending, "done": dict(batch.done)}
         started = time.perf_counter()
         self.store.set(self._key(batch.segment), value)
         self.store_seconds += time.perf_counter() - started
         self.writes += 1
+
+
+def _detail(text: str) -> str:
+    """An error as a state entry keeps it: redacted, at most :data:`DETAIL_CHARS` ASCII characters (JSON escapes
+    other characters six bytes each, which would break the value's size bound)."""
+    return redact(text, limit=DETAIL_CHARS).encode("ascii", "replace").decode("ascii")
 
 
 @dataclass

@@ -129,3 +129,28 @@ def test_nothing_without_a_record_id_is_settled_in_the_state(
     assert result.retry_may_help  # a retry finds the records by their keys, or creates them
     assert TaskState.load(store, kind="interaction", try_number=2).settled() == {}
     assert store.sets == 2  # the batch, written ahead and settled
+
+
+def test_a_run_stopped_mid_batch_leaves_no_sent_key_recorded_as_never_sent(
+    hook: GenesysCloudHook, item_of: Callable[..., PreparedItem], admin: Any, store: RecordingStateStore
+) -> None:
+    # an error in this thread (an audit write, execution_timeout) stops the run while creates are in flight
+    admin.faults(latency_ms=30)
+    items = [item_of("callback", external_id=f"CASE-{n}") for n in range(40)]
+    engine = _engine(hook, "callback", store, try_number=1)
+    seen: list[Any] = []
+
+    def on_outcome(outcome: Any) -> None:
+        seen.append(outcome)
+        if len(seen) == 3:
+            raise OSError("the audit file could not be written")
+
+    with pytest.raises(OSError):
+        engine.run(items, total=len(items), on_outcome=on_outcome)
+
+    stored = {record["participants"][0]["attributes"]["genesysIdempotencyKey"] for record in admin.records()}
+    later = TaskState.load(store, kind="callback", try_number=2)
+    assert stored and len(stored) < len(items)  # stopped part-way
+    assert all(later.earlier(key).state is not SendState.NEVER_SENT for key in stored)
+    # the creates still queued when the run stopped were dropped, never sent: a retry sends them safely
+    assert any(later.earlier(item.key).state is SendState.NEVER_SENT for item in items)

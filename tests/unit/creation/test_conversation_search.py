@@ -264,6 +264,21 @@ def test_an_unknown_send_time_searches_the_look_back_and_waits_a_full_indexing_d
     assert answer.requests == 4  # two windows, searched twice
 
 
+def test_a_send_of_unknown_end_searches_from_its_first_announcement_and_waits_a_full_delay(
+    make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: Clock
+) -> None:
+    # a try that died mid-batch: the batch was announced at 11:00, the create may have left any time until now
+    rsps.add(responses.POST, SEARCH_URL, json=page())
+
+    answer = find_conversation_by_key(
+        make_hook(), key=KEY, sent_at=None, sent_from=NOW - timedelta(hours=1), now=clock.now, sleep=clock.sleep
+    )
+
+    assert answer.verdict is SearchVerdict.ABSENT
+    assert clock.sleeps == [pytest.approx(DELAY + TIMEOUT)]  # "not found" is trusted only a full window from now
+    assert sent_bodies(rsps)[0]["query"][0]["startValue"] == "2026-05-01T10:55:00.000Z"
+
+
 def test_a_send_older_than_the_look_back_is_undecidable_without_a_request(
     make_hook: Callable[..., GenesysCloudHook], rsps: responses.RequestsMock, clock: Clock
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,14 @@ def test_airflows_store_is_used_unless_local_files_are_chosen(monkeypatch: pytes
         state_store_for({"task_state_store": accessor}, TASK)
 
 
+class SlowStateStore(RecordingStateStore):
+    """Writes that take a millisecond (the real accessor's round trip lets other threads run meanwhile)."""
+
+    def set(self, key: str, value: object) -> None:
+        time.sleep(0.001)
+        super().set(key, value)
+
+
 class RecordingStateStoreView:
     """A second reader of the same values that does not count towards the first store's calls."""
 
@@ -186,3 +196,76 @@ class RecordingStateStoreView:
 
     def set(self, key: str, value: object) -> None:
         raise AssertionError("a reader only")
+
+
+@pytest.mark.parametrize("trial", range(10))
+def test_outcomes_recorded_from_many_threads_after_a_flush_leave_no_gap(trial: int) -> None:
+    # what threads still running when a batch is written out do: send and settle keys the batch never held
+    store = SlowStateStore()  # each write a round trip to the API server, as with Airflow's accessor
+    state = TaskState.load(store, kind="callback", try_number=1)
+    state.announce(["k-announced"])
+    state.flush()
+    keys = [f"k-{trial}-{index}" for index in range(64)]
+    start = threading.Barrier(16)
+
+    def work(chunk: list[str]) -> None:
+        start.wait()
+        for key in chunk:
+            state.sending(key)
+            time.sleep(0)  # let another thread in between the send and its outcome
+            state.created(key, f"id-{key}")
+
+    threads = [threading.Thread(target=work, args=(keys[index::16],)) for index in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    state.flush()
+
+    again = TaskState.load(store, kind="callback", try_number=2)
+    assert {key: again.earlier(key).state for key in keys} == dict.fromkeys(keys, SendState.CREATED)
+
+
+def test_a_created_key_announced_again_and_left_sending_keeps_its_record_id() -> None:
+    store = RecordingStateStore()
+    first = TaskState.load(store, kind="email", try_number=1)
+    first.announce(["k"])
+    first.sending("k")
+    first.created("k", "conv-1")
+    first.flush()
+    second = TaskState.load(store, kind="email", try_number=2)
+    second.announce(["k"])  # to confirm it by id; the worker dies before the batch settles
+
+    history = TaskState.load(store, kind="email", try_number=3).earlier("k")
+    assert (history.state, history.record_id) == (SendState.CREATED, "conv-1")
+
+
+def test_an_outcome_knows_when_it_was_recorded_and_a_dead_batch_does_not() -> None:
+    store = RecordingStateStore()
+    first = TaskState.load(store, kind="callback", try_number=1)
+    first.announce(["lost", "dead"])
+    first.sending("lost")
+    first.unknown("lost", "timed out")
+    first.flush()
+    second = TaskState.load(store, kind="callback", try_number=2)
+    second.announce(["dead"])
+    second.sending("dead")  # and the worker dies
+
+    again = TaskState.load(store, kind="callback", try_number=3)
+    lost, dead = again.earlier("lost"), again.earlier("dead")
+    assert lost.sent_until is not None and lost.sent_until >= str(lost.timestamp)
+    assert dead.state is SendState.SENDING and dead.sent_until is None  # it may have left until the worker died
+    assert dead.first_timestamp == lost.timestamp  # the search starts at the first announcement
+
+
+def test_errors_of_any_characters_keep_a_full_batch_under_the_stores_64_kb_default() -> None:
+    store = RecordingStateStore()
+    state = TaskState.load(store, kind="email", try_number=1)
+    keys = [_key(index) for index in range(BATCH_SIZE)]
+    state.announce(keys)
+    for key in keys:
+        state.sending(key)
+        state.unknown(key, "délai dépassé — 응답 없음 " * 300)  # JSON escapes each of these as six bytes
+    state.flush()
+
+    assert store.size("genesys.email.0") < 48 * 1024
