@@ -164,9 +164,8 @@ class KindSpec:
     :param interaction_type: reads the interaction type from a validated model, if the kind has one.
     :param queue_id: reads the target queue id from a validated model, if it has one.
     :param routing_refs: reads the queue and skill references of a wire body (``validate_routing``).
-    :param journaled: the operators keep a send journal of the task for this kind: it tells a later
-        execution that an earlier one ran (even when the try count restarted), and strategies that cannot look a
-        key up in Genesys record every send in it.
+    :param journaled: the kind takes no idempotency key: its strategy reads the task's state itself (confirming
+        created records by id, searching for what may exist), so a resumed bulk run does not skip its created keys.
     :param bulk_lookup: looks the keys of many prepared items up at once (bulk tries > 1), when the kind can.
     :param connection_problem: why the kind cannot be used through a hook's connection (``None`` when it can);
         asked before anything is validated or sent.

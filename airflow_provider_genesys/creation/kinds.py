@@ -82,15 +82,15 @@ def _callback_queue(model: CallbackRequest) -> str | None:
     return _str_or_none(model.routing_data.queue_id) if model.routing_data else None
 
 
-#: What a later try can promise for kinds Genesys cannot look up by key (callbacks, inbound emails).
+#: What a later try can promise for kinds that take no idempotency key (callbacks, inbound emails).
 _AT_MOST_ONCE = (
-    "At most once, and exactly once whenever Genesys' answers arrive: the key travels in {where} "
-    "'genesysIdempotencyKey', but Genesys offers no lookup by attribute. The first send goes out once; "
-    "every send is written to the task's send journal first, so a retry or clear replays what it knows was "
-    "created (confirmed with GET /api/v2/conversations/{{id}}) and creates what it knows was never created. A "
-    "create whose answer was lost (timeout, dropped connection, 5xx) is never sent again: the item fails as "
-    "'outcome unknown', naming the key to look for. Needs the journal (GENESYS_PROVIDER_STATE_DIR) on storage "
-    "every worker of the task shares."
+    "Never sent twice blindly, exactly once wherever Genesys can tell: the key travels in {where} "
+    "'genesysIdempotencyKey'. Every batch of sends is written to the task's state (Airflow's task state store) "
+    "first, so a retry or clear replays what it knows was created (confirmed with GET "
+    "/api/v2/conversations/{{id}}) and creates what it knows was never sent. A create whose answer was lost "
+    "(timeout, dropped connection, 5xx) is never sent again within the try; a later try looks its key up with "
+    "the participant-attribute search: found -> replayed, absent once the indexing delay has passed -> created, "
+    "undecidable -> 'outcome unknown', naming the key to look for."
 )
 
 

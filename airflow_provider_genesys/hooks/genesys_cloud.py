@@ -610,8 +610,8 @@ class GenesysCloudHook(BaseHook):
             connection, 5xx, an unreadable 2xx); returning a response ends the call with it (used to find a
             record that the lost attempt created, for endpoints without server-side idempotency).
         :param before_send: called right before each attempt goes on the wire — after the token, the settings and
-            the pacing slot were obtained (a send journal writes its "sending" line here, so a failure before
-            the request left leaves nothing behind).
+            the pacing slot were obtained (the task's state marks the key sent here, so a failure before the
+            request left leaves it never sent).
         :raises GenesysApiError: after the retry policy gives up, or at once for a non-retryable status. Its
             ``request_sent`` says whether any attempt left this process, ``unknown_outcome`` whether one may have
             reached Genesys without its answer arriving.

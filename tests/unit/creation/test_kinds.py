@@ -34,7 +34,8 @@ def test_every_kind_has_a_row_with_a_guarantee() -> None:
         assert spec.name and spec.path.startswith("/api/v2/") and len(spec.guarantee) > 80
     assert KINDS["workitem"].strategy is create_with_lookup
     assert KINDS["callback"].strategy is create_at_most_once and KINDS["email"].strategy is create_at_most_once
-    assert "At most once" in KINDS["callback"].guarantee and "Exactly once" in KINDS["workitem"].guarantee
+    assert "participant-attribute search" in KINDS["callback"].guarantee
+    assert "Exactly once" in KINDS["workitem"].guarantee
 
 
 def test_an_unknown_kind_names_the_known_ones() -> None:
