@@ -77,12 +77,12 @@ def create_at_most_once(
     if earlier.may_exist:
         why = f"try {earlier.try_number} sent it at {earlier.timestamp} and got no usable answer"
         why += f" ({earlier.detail})" if earlier.detail else ""
-        found = _search_before_resending(hook, spec, item, cost, earlier, why)
+        found = _search_before_resending(hook, spec, item, cost, earlier, why, state)
         if found is not None:
             return found
     elif earlier.state is SendState.NEVER_SENT and outcome_unknown and (state is None or not state.resumed):
         why = "this is a later try, yet no state of an earlier try is visible here"
-        found = _search_before_resending(hook, spec, item, cost, None, why)
+        found = _search_before_resending(hook, spec, item, cost, None, why, state)
         if found is not None:
             return found
 
@@ -126,6 +126,7 @@ def _search_before_resending(
     cost: RequestCost,
     earlier: KeyHistory | None,
     why: str,
+    state: TaskState | None,
 ) -> CreateResult | None:
     """Ask Genesys whether an earlier try's create of ``item`` exists (participant-attribute search).
 
@@ -133,9 +134,11 @@ def _search_before_resending(
     :class:`OutcomeUnknownError` naming why.
     """
     try:
-        # the window runs from the latest moment the create may have left (now, for a batch a dead try left
-        # "sending"); the search range from the first
-        sent_at = _moment(earlier.sent_until) if earlier is not None else None
+        # the window runs from the latest moment the create may have left (for a batch a dead try left
+        # "sending", when this execution started); the search range from the first
+        sent_until = earlier.sent_until if earlier is not None else None
+        # a create an earlier try may have sent left before this execution read its state
+        sent_at = _moment(sent_until or (state.loaded_at if state is not None else None))
         sent_from = _moment(earlier.first_timestamp) if earlier is not None else None
     except ValueError as error:
         raise OutcomeUnknownError(_unknown_message(spec, item, f"{why}; {error}"), attempts=0) from None

@@ -218,6 +218,8 @@ class TaskState:
         self._earlier: dict[str, KeyHistory] = {}
         self._next_segment = 0
         self._loaded_segments = 0
+        #: when this execution read its state: every earlier try's create left before this
+        self.loaded_at: str | None = None
         self._batch: _Batch | None = None
         #: calls made of the store, and the time they took (what the state costs a run)
         self.writes = 0
@@ -228,6 +230,7 @@ class TaskState:
     def load(cls, store: StateStore, *, kind: str, try_number: int) -> TaskState:
         """Read every value earlier executions wrote (one ``get`` per value, and one more)."""
         state = cls(store, kind=kind, try_number=try_number)
+        state.loaded_at = utc_now_iso()
         state._read()
         state._loaded_segments = state._next_segment
         return state
