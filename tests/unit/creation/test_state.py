@@ -246,6 +246,7 @@ def test_an_outcome_knows_when_it_was_recorded_and_a_dead_batch_does_not() -> No
     first.announce(["lost", "dead"])
     first.sending("lost")
     first.unknown("lost", "timed out")
+    first.sending("dead")  # no answer before the batch was written out: still "sending"
     first.flush()
     second = TaskState.load(store, kind="callback", try_number=2)
     second.announce(["dead"])
