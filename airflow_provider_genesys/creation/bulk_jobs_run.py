@@ -52,7 +52,7 @@ from airflow_provider_genesys.creation.engine import invalid_audit, item_audit_f
 from airflow_provider_genesys.creation.inputs import BulkInput, ItemCheck, ValidatedItem
 from airflow_provider_genesys.creation.items import KindSpec, PreparedItem
 from airflow_provider_genesys.creation.lookup import mark_existing
-from airflow_provider_genesys.creation.state import KEY_PREFIX, StateStore
+from airflow_provider_genesys.creation.state import KEY_PREFIX, StateStore, numbered_values
 from airflow_provider_genesys.creation.task import TaskIdentity
 from airflow_provider_genesys.exceptions import GenesysApiError, InteractionValidationError, JobOutcomeUnknownError
 from airflow_provider_genesys.models.audit import AuditRecord, RunSummary, utc_now_iso
@@ -86,15 +86,13 @@ class BulkJobLog:
         self.kind = kind
         self.try_number = try_number
         self._lock = threading.Lock()
-        self.earlier: dict[str, list[str]] = {}
-        self._next = 0
-        while True:
-            value = store.get(self._key(self._next))
-            if not isinstance(value, dict):
-                break
-            self._next += 1
-            if isinstance(value.get("job"), str) and isinstance(value.get("keys"), list):
-                self.earlier[value["job"]] = [str(key) for key in value["keys"]]
+        values = numbered_values(store, f"{KEY_PREFIX}.{kind}.jobs")
+        self._next = len(values)
+        self.earlier: dict[str, list[str]] = {
+            value["job"]: [str(key) for key in value["keys"]]
+            for value in values
+            if isinstance(value.get("job"), str) and isinstance(value.get("keys"), list)
+        }
 
     @classmethod
     def open(cls, store: StateStore, task: TaskIdentity, kind: str) -> BulkJobLog:

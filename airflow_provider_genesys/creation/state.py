@@ -155,6 +155,14 @@ def state_store_for(context: Mapping[str, Any], task: TaskIdentity) -> StateStor
     return LocalStateStore(directory)
 
 
+def numbered_values(store: StateStore, prefix: str) -> list[Mapping[str, Any]]:
+    """The values ``<prefix>.0``, ``<prefix>.1``, … up to the first missing one (one ``get`` each, and one more)."""
+    values: list[Mapping[str, Any]] = []
+    while isinstance(value := store.get(f"{prefix}.{len(values)}"), Mapping):
+        values.append(value)
+    return values
+
+
 class SendState(str, enum.Enum):
     """What the state knows of one key."""
 
@@ -240,14 +248,12 @@ class TaskState:
 
     def _read(self) -> None:
         first_seen: dict[str, str] = {}
-        while True:
-            self.reads += 1
-            started = time.perf_counter()
-            value = self.store.get(self._key(self._next_segment))
-            self.store_seconds += time.perf_counter() - started
-            if not isinstance(value, Mapping):
-                break
-            self._next_segment += 1
+        started = time.perf_counter()
+        values = numbered_values(self.store, f"{KEY_PREFIX}.{self.kind}")
+        self.store_seconds += time.perf_counter() - started
+        self.reads += len(values) + 1
+        self._next_segment = len(values)
+        for value in values:
             try_number = value.get("try") if isinstance(value.get("try"), int) else None
             ts = value.get("ts") if isinstance(value.get("ts"), str) else None
             sending = value.get("sending")
